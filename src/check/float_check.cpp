@@ -1,0 +1,71 @@
+#include "check/float_check.h"
+
+#include <algorithm>
+
+#include "model/op_properties.h"
+
+namespace qimplant {
+
+std::vector<FloatFinding> find_float_tensors(const ModelInfo& model, const EditPlan& plan) {
+  const int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
+  std::vector<FloatFinding> findings;
+  for (uint32_t s = 0; s < model.subgraphs.size(); ++s) {
+    const SubgraphInfo& sg = model.subgraphs[s];
+    const size_t n = sg.tensors.size();
+    std::vector<std::string> producer(n);
+    std::vector<std::vector<std::string>> users(n);
+    std::vector<bool> bad(n, false);
+    auto label = [&](size_t o) {
+      std::string l = operator_name(model, sg.operators[o]) + " (operator " + std::to_string(o);
+      if (model.subgraphs.size() > 1) l += " of subgraph " + std::to_string(s);
+      return l + ")";
+    };
+    for (size_t o = 0; o < sg.operators.size(); ++o) {
+      const OperatorInfo& op = sg.operators[o];
+      const OpProperty* prop = op_property(op.builtin_code);
+      for (int32_t t : op.inputs) {
+        if (t < 0) continue;
+        users[t].push_back(label(o));
+        if (!(prop && prop->float_input_ok)) bad[t] = true;
+      }
+      for (int32_t t : op.outputs) {
+        if (t < 0) continue;
+        producer[t] = label(o);
+        if (!(prop && prop->float_output_ok)) bad[t] = true;
+      }
+    }
+    for (int32_t t : sg.inputs)
+      if (t >= 0 && producer[t].empty()) producer[t] = "graph input";
+    for (uint32_t t = 0; t < n; ++t) {
+      if (!bad[t]) continue;
+      if (planned_state(model, plan, {s, t}).type != kFloat32) continue;
+      findings.push_back({{s, t}, sg.tensors[t].name, producer[t], users[t]});
+    }
+  }
+  return findings;
+}
+
+std::string describe_float_findings(const ModelInfo& model,
+                                    const std::vector<FloatFinding>& findings) {
+  if (findings.empty()) return "";
+  std::string msg = std::to_string(findings.size()) +
+                    " tensor(s) on the compute path would stay FLOAT32; give them parameters in "
+                    "qparam.json (or pass --allow-float to keep them float):";
+  const size_t shown = std::min<size_t>(findings.size(), 50);
+  for (size_t i = 0; i < shown; ++i) {
+    const auto& f = findings[i];
+    msg += "\n  '" + f.tensor + "'";
+    if (model.subgraphs.size() > 1) msg += " (subgraph " + std::to_string(f.ref.subgraph) + ")";
+    if (!f.producer.empty()) msg += ": from " + f.producer;
+    if (!f.users.empty()) {
+      msg += f.producer.empty() ? ": used by " : ", used by ";
+      for (size_t u = 0; u < f.users.size() && u < 4; ++u) msg += (u ? ", " : "") + f.users[u];
+      if (f.users.size() > 4) msg += ", ...";
+    }
+  }
+  if (findings.size() > shown)
+    msg += "\n  ... and " + std::to_string(findings.size() - shown) + " more";
+  return msg;
+}
+
+}  // namespace qimplant

@@ -1,0 +1,126 @@
+// q-implant command line: argument parsing and printing only; the work is in the library.
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "implant.h"
+#include "util/error.h"
+
+namespace {
+
+std::string quant_text(const qimplant::QuantParams& q) {
+  std::ostringstream os;
+  os.precision(7);
+  if (q.scale.size() == 1) {
+    os << "scale " << q.scale[0] << " zero_point " << q.zero_point[0];
+  } else {
+    os << "per-channel x" << q.scale.size() << " along dim " << q.quantized_dimension
+       << " (scale " << q.scale.front() << " .. " << q.scale.back() << ")";
+  }
+  return os.str();
+}
+
+void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResult& r,
+                  bool verbose) {
+  size_t implanted = 0, propagated = 0;
+  for (const auto& c : r.changes) {
+    (c.origin == qimplant::EditOrigin::Implanted ? implanted : propagated)++;
+    if (!verbose) continue;
+    std::string data;
+    if (c.data == qimplant::TensorEdit::Data::FromValue) data = ", data from value";
+    if (c.data == qimplant::TensorEdit::Data::Quantized) data = ", data quantized from float";
+    if (c.new_buffer) data += " (new buffer: the old one is shared)";
+    std::cout << "  " << qimplant::origin_name(c.origin) << "  '" << c.tensor << "'";
+    if (r.subgraph_count > 1) std::cout << " (subgraph " << c.subgraph << ")";
+    std::cout << ": " << c.from_type << " -> " << c.to_type << ", " << quant_text(c.quant) << data;
+    if (c.origin == qimplant::EditOrigin::Propagated) std::cout << ", from '" << c.source << "'";
+    std::cout << "\n";
+  }
+  for (const auto& f : r.float_tensors)
+    std::cout << "  kept float  '" << f.tensor << "' (--allow-float)\n";
+  if (o.dry_run) {
+    std::cout << "q-implant: dry run, nothing written: " << implanted << " tensor(s) implanted, "
+              << propagated << " propagated\n";
+  } else {
+    std::cout << "q-implant: wrote " << o.output << " (" << qimplant::format_name(r.format) << ", "
+              << r.output_bytes << " bytes): " << implanted << " tensor(s) implanted, "
+              << propagated << " propagated\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "q-implant: write quantization parameters (qparam.json + .npy) into a circle or tflite "
+      "model.\n\nUsage: q-implant input.circle qparam.json output.circle [options]",
+      "q-implant"};
+  app.set_version_flag("--version", std::string("q-implant ") + QIMPLANT_VERSION);
+
+  qimplant::ImplantOptions o;
+  std::string pos_input, pos_param, pos_output;
+  app.add_option("input", pos_input, "fp32 model (.circle or .tflite)");
+  app.add_option("qparam", pos_param, "qparam.json (npy paths are relative to its directory)");
+  app.add_option("output", pos_output, "quantized model to write (same format as the input)");
+  app.add_option("--input", o.input, "same as the first positional argument");
+  app.add_option("--param,--qparam", o.qparam, "same as the second positional argument");
+  app.add_option("--output", o.output, "same as the third positional argument");
+  std::string rounding = "half-even";
+  app.add_option("--rounding", rounding,
+                 "how halves round when quantizing float constants: half-even (PyTorch) or "
+                 "half-away (TFLite)")
+      ->check(CLI::IsMember({"half-even", "half-away"}))
+      ->capture_default_str();
+  bool no_propagate = false;
+  app.add_flag("--no-propagate", no_propagate,
+               "do not carry parameters through value-preserving ops (Reshape, Transpose, ...)");
+  app.add_flag("--allow-float", o.allow_float,
+               "write even when tensors on the compute path stay float32 (they are listed)");
+  app.add_flag("--in-place", o.in_place, "allow the output to be the input file");
+  app.add_flag("--dry-run", o.dry_run, "check everything and report, but write nothing");
+  bool verbose = false, quiet = false;
+  app.add_flag("-v,--verbose", verbose, "print every tensor changed");
+  app.add_flag("-q,--quiet", quiet, "print nothing on success");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  auto pick = [](std::string& opt, const std::string& pos, const char* name) {
+    if (!opt.empty() && !pos.empty() && opt != pos) {
+      throw CLI::ValidationError(std::string(name) + " given twice, as an option and as a "
+                                                     "positional argument");
+    }
+    if (opt.empty()) opt = pos;
+    if (opt.empty()) throw CLI::RequiredError(name);
+  };
+  try {
+    pick(o.input, pos_input, "input");
+    pick(o.qparam, pos_param, "qparam");
+    if (!o.dry_run || !pos_output.empty() || !o.output.empty()) pick(o.output, pos_output, "output");
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "q-implant: " << e.what() << "\nRun with --help for usage.\n";
+    return 2;
+  }
+  o.propagate = !no_propagate;
+  o.rounding = rounding == "half-away" ? qimplant::Rounding::HalfAwayFromZero
+                                       : qimplant::Rounding::HalfToEven;
+
+  try {
+    const qimplant::ImplantResult result = qimplant::implant(o);
+    if (!quiet) print_result(o, result, verbose);
+    return 0;
+  } catch (const qimplant::Error& e) {
+    std::cerr << "q-implant: error: " << e.what() << "\n";
+  } catch (const std::bad_alloc&) {
+    std::cerr << "q-implant: error: out of memory; nothing was written\n";
+  } catch (const std::exception& e) {
+    std::cerr << "q-implant: internal error: " << e.what() << "; nothing was written\n";
+  }
+  return 1;
+}

@@ -1,0 +1,55 @@
+#include "implant.h"
+
+#include <sys/stat.h>
+
+#include "io/atomic_file.h"
+#include "model/model_file.h"
+#include "plan/planner.h"
+#include "plan/propagate.h"
+#include "qparam/qparam_file.h"
+#include "util/error.h"
+#include "write/model_writer.h"
+
+namespace qimplant {
+
+ImplantResult implant(const ImplantOptions& options) {
+  if (!options.dry_run && !options.in_place && same_file(options.input, options.output)) {
+    throw Error("output '" + options.output + "' is the input model '" + options.input +
+                "'; refusing to overwrite the input (pass --in-place to do that on purpose)");
+  }
+  auto model = ModelFile::open(options.input);
+  const ModelInfo& info = model->info();
+  const QParamFile qparams = read_qparam_file(options.qparam);
+
+  PlanOptions plan_options;
+  plan_options.rounding = options.rounding;
+  EditPlan plan = plan_implant(info, options.input, qparams, plan_options);
+  if (options.propagate) propagate_through_value_ops(info, plan);
+
+  ImplantResult result;
+  result.format = info.format;
+  result.subgraph_count = info.subgraphs.size();
+  result.float_tensors = find_float_tensors(info, plan);
+  if (!result.float_tensors.empty() && !options.allow_float) {
+    throw Error("model file '" + options.input + "': " +
+                describe_float_findings(info, result.float_tensors) + "\nnothing was written");
+  }
+  for (const auto& [ref, edit] : plan.tensors) {
+    const TensorInfo& t = info.tensor(ref.subgraph, ref.tensor);
+    ChangeRecord c;
+    c.tensor = t.name;
+    c.subgraph = ref.subgraph;
+    c.origin = edit.origin;
+    c.source = edit.source;
+    c.from_type = tensor_type_name(info.format, t.type);
+    c.to_type = tensor_type_name(info.format, edit.type);
+    c.quant = edit.quant;
+    c.data = edit.data;
+    c.new_buffer = edit.buffer.has_value();
+    result.changes.push_back(std::move(c));
+  }
+  if (!options.dry_run) result.output_bytes = write_model(*model, plan, options.output);
+  return result;
+}
+
+}  // namespace qimplant

@@ -1,0 +1,52 @@
+// The library's entry point: implant qparam.json into a model, end to end.
+//
+//   parse inputs -> plan against the model -> propagate -> check -> write
+//
+// Nothing is written unless every stage succeeds; the input model is only ever read.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "check/float_check.h"
+#include "model/model.h"
+#include "plan/edit_plan.h"
+#include "quant/quantize.h"
+
+namespace qimplant {
+
+struct ImplantOptions {
+  std::string input;
+  std::string qparam;
+  std::string output;
+  Rounding rounding = Rounding::HalfToEven;
+  bool propagate = true;
+  bool allow_float = false;  // write even when compute tensors stay float32 (reported)
+  bool in_place = false;     // allow output == input
+  bool dry_run = false;      // plan and check, write nothing
+};
+
+// One line of what changed, for people and for reports.
+struct ChangeRecord {
+  std::string tensor;
+  uint32_t subgraph = 0;
+  EditOrigin origin = EditOrigin::Implanted;
+  std::string source;  // qparam key or tensor propagated from
+  std::string from_type, to_type;
+  QuantParams quant;
+  TensorEdit::Data data = TensorEdit::Data::None;
+  bool new_buffer = false;
+};
+
+struct ImplantResult {
+  Format format = Format::Circle;
+  std::vector<ChangeRecord> changes;  // model order
+  std::vector<FloatFinding> float_tensors;  // left float (only with allow_float)
+  size_t output_bytes = 0;
+  size_t subgraph_count = 0;
+};
+
+// Throws Error with a complete, user-facing message on any problem.
+ImplantResult implant(const ImplantOptions& options);
+
+}  // namespace qimplant

@@ -1,0 +1,114 @@
+#include "io/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <vector>
+
+#include "util/error.h"
+
+namespace qimplant {
+namespace {
+
+// The umask without changing it: umask(2) can only be read by setting it, which would race with
+// other threads creating files, so the kernel's report in /proc is preferred (Linux >= 4.7).
+mode_t current_umask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.compare(0, 6, "Umask:") == 0) {
+      return static_cast<mode_t>(std::strtoul(line.c_str() + 6, nullptr, 8)) & 0777;
+    }
+  }
+  const mode_t mask = ::umask(022);
+  ::umask(mask);
+  return mask;
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(const std::string& final_path) : final_path_(final_path) {
+  const size_t slash = final_path.rfind('/');
+  const std::string base = slash == std::string::npos ? final_path : final_path.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..") {
+    throw Error("output file '" + final_path + "': not a file name");
+  }
+  if (slash == std::string::npos) {
+    dir_ = ".";
+  } else {
+    dir_ = slash == 0 ? "/" : final_path.substr(0, slash);
+  }
+  temp_path_ = (slash == std::string::npos ? std::string() : final_path.substr(0, slash + 1)) +
+               "." + base + ".tmp-XXXXXX";
+
+  std::vector<char> name(temp_path_.begin(), temp_path_.end());
+  name.push_back('\0');
+  fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+  if (fd_ < 0) {
+    const int err = errno;
+    throw Error("output file '" + final_path_ + "': cannot create a temporary file in '" + dir_ +
+                "': " + std::strerror(err));
+  }
+  temp_path_.assign(name.data());
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(temp_path_.c_str());
+}
+
+void AtomicFile::fail(const std::string& action, int err) const {
+  throw Error("output file '" + final_path_ + "': " + action + ": " + std::strerror(err));
+}
+
+void AtomicFile::write(const void* data, size_t size) {
+  if (fd_ < 0) throw std::logic_error("AtomicFile::write after commit");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot write", errno);
+    }
+    // write(2) returns 0 only for size 0 on regular files; guard so a broken file system cannot
+    // make this loop forever.
+    if (n == 0) fail("cannot write", EIO);
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void AtomicFile::commit() {
+  if (fd_ < 0) throw std::logic_error("AtomicFile::commit called twice");
+  // Many file systems report a full disk or an I/O error only here, or only at close.
+  if (::fsync(fd_) != 0) fail("cannot write (fsync)", errno);
+  if (::fchmod(fd_, 0666 & ~current_umask()) != 0) fail("cannot set file mode", errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail("cannot write (close)", errno);
+  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+    fail("cannot rename '" + temp_path_ + "' to it", errno);
+  }
+  committed_ = true;
+
+  const int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+}  // namespace qimplant

@@ -1,0 +1,89 @@
+#include "io/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "util/error.h"
+
+namespace qimplant {
+namespace {
+
+const uint8_t kEmpty[1] = {0};
+
+std::string prefix(const std::string& path, const std::string& what) {
+  const std::string suffix = "file";
+  const bool has_file = what.size() >= suffix.size() &&
+                        what.compare(what.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return (has_file ? what : what + " file") + " '" + path + "': ";
+}
+
+// Closes the descriptor on every exit path; the mapping keeps its own reference to the file.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() { ::close(fd_); }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
+                                                   const std::string& what) {
+  const std::string where = prefix(path, what);
+  int fd;
+  do {
+    // O_NONBLOCK so that a FIFO given by mistake is rejected below instead of hanging the open
+    // waiting for a writer; it has no effect on regular files.
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) throw Error(where + "cannot open: " + std::strerror(errno));
+  FdCloser closer(fd);
+
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw Error(where + "cannot stat: " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw Error(where + "is a directory, not a file");
+  if (!S_ISREG(st.st_mode)) throw Error(where + "is not a regular file");
+
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    return std::shared_ptr<const MappedFile>(new MappedFile(path, kEmpty, 0, false));
+  }
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) {
+    throw Error(where + "cannot map " + std::to_string(size) +
+                " bytes into memory: " + std::strerror(errno));
+  }
+  return std::shared_ptr<const MappedFile>(
+      new MappedFile(path, static_cast<const uint8_t*>(p), size, true));
+}
+
+MappedFile::MappedFile(std::string path, const uint8_t* data, size_t size, bool mapped)
+    : path_(std::move(path)), data_(data), size_(size), mapped_(mapped) {}
+
+MappedFile::~MappedFile() {
+  if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+void MappedFile::release(size_t offset, size_t length) const {
+  if (!mapped_ || offset >= size_) return;
+  const size_t end = length > size_ - offset ? size_ : offset + length;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  // A page partly outside the range may hold bytes the caller still needs, so only whole pages are
+  // dropped, except that the tail of the last page lies beyond the end of the file and holds none.
+  const size_t first = (offset + page - 1) / page * page;
+  const size_t last = end == size_ ? (end + page - 1) / page * page : end / page * page;
+  if (first >= last) return;
+  ::madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
+}
+
+}  // namespace qimplant

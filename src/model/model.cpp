@@ -1,0 +1,66 @@
+#include "model/model.h"
+
+#include "model/schema.h"
+
+namespace qimplant {
+
+const char* format_name(Format format) { return format == Format::Circle ? "circle" : "tflite"; }
+
+std::string tensor_type_name(Format format, int8_t type) {
+  const char* name = nullptr;
+  if (format == Format::Circle) {
+    if (type >= Schema<Format::Circle>::type_min && type <= Schema<Format::Circle>::type_max)
+      name = Schema<Format::Circle>::type_name(type);
+  } else {
+    if (type >= Schema<Format::TFLite>::type_min && type <= Schema<Format::TFLite>::type_max)
+      name = Schema<Format::TFLite>::type_name(type);
+  }
+  if (name && *name) return name;
+  return "TensorType(" + std::to_string(type) + ")";
+}
+
+size_t tensor_type_size(int8_t type) {
+  switch (static_cast<TensorType>(type)) {
+    case TensorType::Float32: return 4;
+    case TensorType::Float16: return 2;
+    case TensorType::Int32: return 4;
+    case TensorType::UInt8: return 1;
+    case TensorType::Int64: return 8;
+    case TensorType::Bool: return 1;
+    case TensorType::Int16: return 2;
+    case TensorType::Complex64: return 8;
+    case TensorType::Int8: return 1;
+    case TensorType::Float64: return 8;
+    case TensorType::Complex128: return 16;
+    case TensorType::UInt64: return 8;
+    case TensorType::UInt32: return 4;
+    case TensorType::UInt16: return 2;
+    default: return 0;
+  }
+}
+
+int64_t TensorInfo::element_count() const {
+  int64_t n = 1;
+  for (int32_t d : shape) n *= d < 0 ? 0 : d;
+  return n;
+}
+
+std::string operator_name(const ModelInfo& model, const OperatorInfo& op) {
+  const OperatorCodeInfo* code =
+      op.opcode_index < model.operator_codes.size() ? &model.operator_codes[op.opcode_index] : nullptr;
+  const int32_t builtin = code ? code->builtin_code : op.builtin_code;
+  // CUSTOM is 32 in both schemas.
+  if (builtin == 32 && code) return "CUSTOM(" + code->custom_code + ")";
+  const char* name = nullptr;
+  if (model.format == Format::Circle) {
+    if (builtin >= Schema<Format::Circle>::op_min && builtin <= Schema<Format::Circle>::op_max)
+      name = Schema<Format::Circle>::op_name(builtin);
+  } else {
+    if (builtin >= Schema<Format::TFLite>::op_min && builtin <= Schema<Format::TFLite>::op_max)
+      name = Schema<Format::TFLite>::op_name(builtin);
+  }
+  if (name && *name) return name;
+  return "BuiltinOperator(" + std::to_string(builtin) + ")";
+}
+
+}  // namespace qimplant

@@ -1,0 +1,101 @@
+#include "model/op_properties.h"
+
+#include <unordered_map>
+
+#include "schema/circle_generated.h"
+
+namespace qimplant {
+
+namespace {
+
+OpProperty preserving(int32_t code, int data_input = 0, std::vector<int> index_inputs = {}) {
+  OpProperty p;
+  p.code = code;
+  p.value_preserving = true;
+  p.data_input = data_input;
+  p.index_inputs = std::move(index_inputs);
+  return p;
+}
+
+OpProperty weighted(int32_t code, int weight, int channel_dim, int bias) {
+  OpProperty p;
+  p.code = code;
+  p.weight_input = weight;
+  p.weight_channel_dim = channel_dim;
+  p.bias_input = bias;
+  return p;
+}
+
+OpProperty with_indices(int32_t code, std::vector<int> index_inputs) {
+  OpProperty p;
+  p.code = code;
+  p.index_inputs = std::move(index_inputs);
+  return p;
+}
+
+std::unordered_map<int32_t, OpProperty> make_table() {
+  using namespace circle;
+  std::vector<OpProperty> rows = {
+      // Value-preserving: shape and layout changes, selections, max pooling, zero padding.
+      preserving(BuiltinOperator_RESHAPE, 0, {1}),
+      preserving(BuiltinOperator_SQUEEZE),
+      preserving(BuiltinOperator_EXPAND_DIMS, 0, {1}),
+      preserving(BuiltinOperator_TRANSPOSE, 0, {1}),
+      preserving(BuiltinOperator_SPLIT, 1, {0}),
+      preserving(BuiltinOperator_SPLIT_V, 0, {1, 2}),
+      preserving(BuiltinOperator_SLICE, 0, {1, 2}),
+      preserving(BuiltinOperator_STRIDED_SLICE, 0, {1, 2, 3}),
+      preserving(BuiltinOperator_GATHER, 0, {1}),
+      preserving(BuiltinOperator_GATHER_ND, 0, {1}),
+      preserving(BuiltinOperator_MAX_POOL_2D),
+      preserving(BuiltinOperator_DEPTH_TO_SPACE),
+      preserving(BuiltinOperator_SPACE_TO_DEPTH),
+      preserving(BuiltinOperator_BATCH_TO_SPACE_ND, 0, {1, 2}),
+      preserving(BuiltinOperator_SPACE_TO_BATCH_ND, 0, {1, 2}),
+      preserving(BuiltinOperator_UNPACK),
+      preserving(BuiltinOperator_TILE, 0, {1}),
+      preserving(BuiltinOperator_REVERSE_V2, 0, {1}),
+      preserving(BuiltinOperator_BROADCAST_TO, 0, {1}),
+      preserving(BuiltinOperator_RESIZE_NEAREST_NEIGHBOR, 0, {1}),
+      preserving(BuiltinOperator_REDUCE_MAX, 0, {1}),
+      preserving(BuiltinOperator_REDUCE_MIN, 0, {1}),
+      preserving(BuiltinOperator_PAD, 0, {1}),
+      preserving(BuiltinOperator_MIRROR_PAD, 0, {1}),
+      // Operators with a weight and a bias.
+      weighted(BuiltinOperator_CONV_2D, 1, 0, 2),
+      weighted(BuiltinOperator_DEPTHWISE_CONV_2D, 1, 3, 2),
+      weighted(BuiltinOperator_FULLY_CONNECTED, 1, 0, 2),
+      weighted(BuiltinOperator_TRANSPOSE_CONV, 1, 0, 3),
+      // Other operators with integer operands.
+      with_indices(BuiltinOperator_MEAN, {1}),
+      with_indices(BuiltinOperator_SUM, {1}),
+      with_indices(BuiltinOperator_REDUCE_PROD, {1}),
+      with_indices(BuiltinOperator_PADV2, {1}),
+      with_indices(BuiltinOperator_RESIZE_BILINEAR, {1}),
+      with_indices(BuiltinOperator_ARG_MAX, {1}),
+      with_indices(BuiltinOperator_ARG_MIN, {1}),
+      with_indices(BuiltinOperator_CONCATENATION, {}),
+  };
+  OpProperty quantize;
+  quantize.code = BuiltinOperator_QUANTIZE;
+  quantize.float_input_ok = true;
+  rows.push_back(quantize);
+  OpProperty dequantize;
+  dequantize.code = BuiltinOperator_DEQUANTIZE;
+  dequantize.float_output_ok = true;
+  rows.push_back(dequantize);
+
+  std::unordered_map<int32_t, OpProperty> table;
+  for (auto& r : rows) table.emplace(r.code, std::move(r));
+  return table;
+}
+
+}  // namespace
+
+const OpProperty* op_property(int32_t code) {
+  static const auto table = make_table();
+  auto it = table.find(code);
+  return it == table.end() ? nullptr : &it->second;
+}
+
+}  // namespace qimplant

@@ -1,0 +1,26 @@
+// Checking each qparam.json entry against the model and deciding its edits.
+//
+// For every entry: the tensor exists (once), is float32, the parameters fit its shape, and a
+// given "value" fits its data; constants get their quantized bytes (from "value" or quantized
+// from the float data). A buffer that other, unlisted tensors also use is never changed under
+// them: the listed tensor gets a buffer of its own.
+#pragma once
+
+#include <string>
+
+#include "model/model.h"
+#include "plan/edit_plan.h"
+#include "qparam/qparam_file.h"
+#include "quant/quantize.h"
+
+namespace qimplant {
+
+struct PlanOptions {
+  Rounding rounding = Rounding::HalfToEven;
+};
+
+// Throws Error naming the qparam file, the tensor and the field for every mismatch.
+EditPlan plan_implant(const ModelInfo& model, const std::string& model_path,
+                      const QParamFile& qparams, const PlanOptions& options);
+
+}  // namespace qimplant

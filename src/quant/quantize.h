@@ -1,0 +1,32 @@
+// Turning float data into quantized integers: q = clamp(round(x / scale) + zero_point).
+//
+// 8- and 16-bit targets compute x * (1 / scale) in float32, as PyTorch's quantize_per_tensor /
+// quantize_per_channel and TFLite's quantizer do, so results match theirs bit for bit; 32- and
+// 64-bit targets (biases) divide in double, where float32 would lose integer precision.
+// Rounding of halves is selectable: to even (PyTorch's default, std::nearbyint) or away from
+// zero (TFLite's, std::round). NaN input is an error; +-inf clamps.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "quant/qtype.h"
+
+namespace qimplant {
+
+enum class Rounding { HalfToEven, HalfAwayFromZero };
+const char* rounding_name(Rounding r);  // "half-even" / "half-away"
+
+// Quantizes `shape`-shaped float32 data (little-endian, any alignment) into `out`, which must
+// hold element_count * qtype size bytes. Per-channel when q.scale has more than one value, along
+// q.quantized_dimension. Returns the index of the first NaN, or -1 when all went well.
+int64_t quantize_float32(const uint8_t* data, const std::vector<int32_t>& shape,
+                         const QuantParams& q, QType qtype, Rounding rounding, uint8_t* out);
+
+// One value, for tests and derived parameters.
+int64_t quantize_value(float x, float scale, int64_t zero_point, QType qtype, Rounding rounding);
+
+}  // namespace qimplant
