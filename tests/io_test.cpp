@@ -527,6 +527,7 @@ INSTANTIATE_TEST_SUITE_P(
                       {"unsupported dtype descr '<f16' (supported: bool, int8, int16, int32, "
                        "int64, uint8, uint16, uint32, uint64, float16, float32, float64)"}},
         BadHeaderCase{Header("<i3", "(1,)"), {"unsupported dtype descr '<i3'"}},
+        BadHeaderCase{Header("<f04", "(1,)"), {"unsupported dtype descr '<f04'"}},
         BadHeaderCase{Header("|b2", "(1,)"), {"unsupported dtype descr '|b2'"}},
         BadHeaderCase{Header("<x4", "(1,)"), {"unsupported dtype descr '<x4'"}},
         BadHeaderCase{Header("<", "(1,)"), {"invalid dtype descr '<'"}},

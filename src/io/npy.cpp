@@ -86,7 +86,7 @@ std::string parse_descr(const std::string& descr, Dtype* out) {
   const std::string unsupported = "unsupported dtype descr " + quoted + " (" + kSupported + ")";
   if (std::strchr("biuf", kind) == nullptr) return unsupported;
   const std::string digits = descr.substr(pos + 1);
-  if (digits.empty() || digits.size() > 2 ||
+  if (digits.empty() || digits.size() > 2 || digits[0] == '0' ||
       digits.find_first_not_of("0123456789") != std::string::npos) {
     return unsupported;
   }
