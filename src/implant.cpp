@@ -4,6 +4,7 @@
 
 #include "io/atomic_file.h"
 #include "model/model_file.h"
+#include "plan/buffer_placement.h"
 #include "plan/planner.h"
 #include "plan/propagate.h"
 #include "qparam/qparam_file.h"
@@ -25,6 +26,7 @@ ImplantResult implant(const ImplantOptions& options) {
   plan_options.rounding = options.rounding;
   EditPlan plan = plan_implant(info, options.input, qparams, plan_options);
   if (options.propagate) propagate_through_value_ops(info, plan);
+  place_new_data(info, plan);
 
   ImplantResult result;
   result.format = info.format;

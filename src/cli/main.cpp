@@ -3,9 +3,11 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/commands.h"
 #include "implant.h"
 #include "util/error.h"
 
@@ -85,10 +87,27 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "print every tensor changed");
   app.add_flag("-q,--quiet", quiet, "print nothing on success");
 
+  // Subcommands register here; each is chosen by its name as the first argument.
+  std::vector<qimplant::cli::Subcommand> subcommands;
+  app.require_subcommand(0, 1);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  for (auto& sub : subcommands) {
+    if (!sub.app->parsed()) continue;
+    try {
+      return sub.run();
+    } catch (const qimplant::Error& e) {
+      std::cerr << "q-implant: error: " << e.what() << "\n";
+    } catch (const std::bad_alloc&) {
+      std::cerr << "q-implant: error: out of memory\n";
+    } catch (const std::exception& e) {
+      std::cerr << "q-implant: internal error: " << e.what() << "\n";
+    }
+    return 1;
   }
 
   auto pick = [](std::string& opt, const std::string& pos, const char* name) {

@@ -45,6 +45,8 @@ struct EditPlan {
   // order, without gaps.
   std::map<uint32_t, BufferContent> buffers;
   uint32_t appended_buffers = 0;
+  // Quantized bytes decided for constant tensors, not yet given a buffer (see place_new_data).
+  std::vector<std::pair<TensorRef, BufferContent>> new_data;
 
   const TensorEdit* find(const TensorRef& ref) const {
     auto it = tensors.find(ref);

@@ -1,7 +1,5 @@
 #include "plan/planner.h"
 
-#include <cstring>
-#include <set>
 #include <sstream>
 
 #include "util/error.h"
@@ -134,50 +132,10 @@ struct Planner {
       }
       edit.data = TensorEdit::Data::Quantized;
     }
-    pending.push_back({ref, std::move(content)});
+    plan.new_data.emplace_back(ref, std::move(content));
     plan.tensors.emplace(ref, std::move(edit));
   }
 
-  struct Pending {
-    TensorRef ref;
-    BufferContent content;
-  };
-  std::vector<Pending> pending;
-
-  // Places the quantized bytes: in the tensor's own buffer when no unlisted tensor reads it,
-  // else in a new buffer appended to the model.
-  void place_buffers() {
-    std::map<uint32_t, std::vector<TensorRef>> users;
-    for (uint32_t s = 0; s < model.subgraphs.size(); ++s) {
-      const auto& tensors = model.subgraphs[s].tensors;
-      for (uint32_t i = 0; i < tensors.size(); ++i)
-        if (tensors[i].buffer != 0) users[tensors[i].buffer].push_back({s, i});
-    }
-    std::set<uint32_t> reused;
-    for (auto& p : pending) {
-      TensorEdit& edit = plan.tensors.at(p.ref);
-      const uint32_t buffer = model.tensor(p.ref.subgraph, p.ref.tensor).buffer;
-      bool all_listed = true;
-      for (const auto& u : users[buffer]) all_listed = all_listed && plan.find(u) != nullptr;
-      if (all_listed && !reused.count(buffer)) {
-        reused.insert(buffer);
-        plan.buffers[buffer] = std::move(p.content);
-        continue;
-      }
-      if (all_listed) {
-        const BufferContent& first = plan.buffers.at(buffer);
-        if (first.size() == p.content.size() &&
-            std::memcmp(first.data(), p.content.data(), first.size()) == 0) {
-          continue;  // same bytes: keep sharing
-        }
-      }
-      const uint32_t index =
-          static_cast<uint32_t>(model.buffers.size()) + plan.appended_buffers++;
-      plan.buffers[index] = std::move(p.content);
-      edit.buffer = index;
-    }
-    pending.clear();
-  }
 };
 
 }  // namespace
@@ -186,7 +144,6 @@ EditPlan plan_implant(const ModelInfo& model, const std::string& model_path,
                       const QParamFile& qparams, const PlanOptions& options) {
   Planner planner(model, model_path, qparams, options);
   for (const auto& e : qparams.entries) planner.plan_entry(e);
-  planner.place_buffers();
   return std::move(planner.plan);
 }
 
