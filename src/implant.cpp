@@ -24,8 +24,23 @@ ImplantResult implant(const ImplantOptions& options) {
 
   PlanOptions plan_options;
   plan_options.rounding = options.rounding;
+  NameMap name_map;
+  if (!options.name_map.empty()) {
+    name_map = read_name_map(options.name_map);
+    plan_options.name_map = &name_map;
+  }
   EditPlan plan = plan_implant(info, options.input, qparams, plan_options);
-  if (options.propagate) propagate_through_value_ops(info, plan);
+  DeriveOptions derive = options.derive;
+  derive.rounding = options.rounding;
+  derive.target = options.target.value_or(default_target(info.format));
+  // Each round can enable the next (a derived weight makes its bias derivable, a propagated
+  // tensor feeds a Concat); every round adds at least one edit, so this ends.
+  for (;;) {
+    size_t added = 0;
+    if (options.propagate) added += propagate_through_value_ops(info, plan);
+    added += derive_missing(info, plan, derive);
+    if (added == 0) break;
+  }
   place_new_data(info, plan);
 
   ImplantResult result;

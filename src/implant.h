@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "check/float_check.h"
+#include "derive/derive.h"
 #include "model/model.h"
 #include "plan/edit_plan.h"
 #include "quant/quantize.h"
@@ -24,6 +27,11 @@ struct ImplantOptions {
   bool allow_float = false;  // write even when compute tensors stay float32 (reported)
   bool in_place = false;     // allow output == input
   bool dry_run = false;      // plan and check, write nothing
+  std::string name_map;      // --name-map map.json: qparam key -> model name, applied first
+  // Which rules fill in what qparam.json leaves out (rounding and target are set from the
+  // fields above and below).
+  DeriveOptions derive;
+  std::optional<Target> target;  // default: by the model's format
 };
 
 // One line of what changed, for people and for reports.

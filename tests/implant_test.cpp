@@ -196,7 +196,8 @@ TEST_P(ImplantTest, SharedBufferIsNotChangedUnderAnUnlistedTensor) {
                                             {"c1", "int8", {0.1f}, {0}},
                                             {"o1", "int8", {0.1f}, {0}}});
   auto o = options(model, q);
-  o.allow_float = true;  // c2 / o2 stay float on purpose
+  o.allow_float = true;          // c2 / o2 stay float on purpose
+  o.derive.constants = false;  // (else c2 would get parameters from its range)
   const auto res = implant(o);
   EXPECT_FALSE(res.float_tensors.empty());
   auto m = ModelFile::open(o.output);

@@ -17,4 +17,11 @@ struct Subcommand {
   std::function<int()> run;
 };
 
+// q-implant inspect model [--json] [--tensors PATTERN] [--op TYPE]   (cmd_inspect.cpp)
+Subcommand add_inspect_command(CLI::App& app);
+// q-implant names model qparam.json [--name-map map.json]            (cmd_names.cpp)
+Subcommand add_names_command(CLI::App& app);
+// q-implant extract quantized.model outdir/ [--tensors PATTERN]      (cmd_extract.cpp)
+Subcommand add_extract_command(CLI::App& app);
+
 }  // namespace qimplant::cli

@@ -27,9 +27,11 @@ std::string quant_text(const qimplant::QuantParams& q) {
 
 void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResult& r,
                   bool verbose) {
-  size_t implanted = 0, propagated = 0;
+  size_t implanted = 0, propagated = 0, derived = 0;
   for (const auto& c : r.changes) {
-    (c.origin == qimplant::EditOrigin::Implanted ? implanted : propagated)++;
+    (c.origin == qimplant::EditOrigin::Implanted    ? implanted
+     : c.origin == qimplant::EditOrigin::Propagated ? propagated
+                                                    : derived)++;
     if (!verbose) continue;
     std::string data;
     if (c.data == qimplant::TensorEdit::Data::FromValue) data = ", data from value";
@@ -39,17 +41,18 @@ void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResu
     if (r.subgraph_count > 1) std::cout << " (subgraph " << c.subgraph << ")";
     std::cout << ": " << c.from_type << " -> " << c.to_type << ", " << quant_text(c.quant) << data;
     if (c.origin == qimplant::EditOrigin::Propagated) std::cout << ", from '" << c.source << "'";
+    if (c.origin == qimplant::EditOrigin::Derived) std::cout << " [" << c.source << "]";
     std::cout << "\n";
   }
   for (const auto& f : r.float_tensors)
     std::cout << "  kept float  '" << f.tensor << "' (--allow-float)\n";
   if (o.dry_run) {
     std::cout << "q-implant: dry run, nothing written: " << implanted << " tensor(s) implanted, "
-              << propagated << " propagated\n";
+              << propagated << " propagated, " << derived << " derived\n";
   } else {
     std::cout << "q-implant: wrote " << o.output << " (" << qimplant::format_name(r.format) << ", "
               << r.output_bytes << " bytes): " << implanted << " tensor(s) implanted, "
-              << propagated << " propagated\n";
+              << propagated << " propagated, " << derived << " derived\n";
   }
 }
 
@@ -83,12 +86,29 @@ int main(int argc, char** argv) {
                "write even when tensors on the compute path stay float32 (they are listed)");
   app.add_flag("--in-place", o.in_place, "allow the output to be the input file");
   app.add_flag("--dry-run", o.dry_run, "check everything and report, but write nothing");
+  std::vector<std::string> no_derive;
+  app.add_option("--no-derive", no_derive,
+                 "rules not to apply to what qparam.json leaves out: bias, fixed, same-scale, "
+                 "constants, all")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"bias", "fixed", "same-scale", "constants", "all"}));
+  std::string rules;
+  app.add_option("--rules", rules,
+                 "target whose rules apply: one (default for circle) or tflite (default for "
+                 "tflite)")
+      ->check(CLI::IsMember({"one", "tflite"}));
   bool verbose = false, quiet = false;
   app.add_flag("-v,--verbose", verbose, "print every tensor changed");
   app.add_flag("-q,--quiet", quiet, "print nothing on success");
+  app.add_option("--name-map", o.name_map,
+                 "JSON object mapping qparam.json keys to model tensor names, applied before "
+                 "lookup");
 
   // Subcommands register here; each is chosen by its name as the first argument.
   std::vector<qimplant::cli::Subcommand> subcommands;
+  subcommands.push_back(qimplant::cli::add_inspect_command(app));
+  subcommands.push_back(qimplant::cli::add_names_command(app));
+  subcommands.push_back(qimplant::cli::add_extract_command(app));
   app.require_subcommand(0, 1);
 
   try {
@@ -127,6 +147,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.propagate = !no_propagate;
+  for (const auto& d : no_derive) {
+    const bool all = d == "all";
+    if (all || d == "bias") o.derive.bias = false;
+    if (all || d == "fixed") o.derive.fixed_outputs = false;
+    if (all || d == "same-scale") o.derive.same_scale = false;
+    if (all || d == "constants") o.derive.constants = false;
+  }
+  if (!rules.empty()) o.target = qimplant::parse_target(rules);
   o.rounding = rounding == "half-away" ? qimplant::Rounding::HalfAwayFromZero
                                        : qimplant::Rounding::HalfToEven;
 

@@ -70,12 +70,23 @@ std::unordered_map<int32_t, OpProperty> make_table() {
       with_indices(BuiltinOperator_MEAN, {1}),
       with_indices(BuiltinOperator_SUM, {1}),
       with_indices(BuiltinOperator_REDUCE_PROD, {1}),
-      with_indices(BuiltinOperator_PADV2, {1}),
+      preserving(BuiltinOperator_PADV2, 0, {1}),
       with_indices(BuiltinOperator_RESIZE_BILINEAR, {1}),
       with_indices(BuiltinOperator_ARG_MAX, {1}),
       with_indices(BuiltinOperator_ARG_MIN, {1}),
-      with_indices(BuiltinOperator_CONCATENATION, {}),
   };
+  for (int32_t code : {BuiltinOperator_SOFTMAX, BuiltinOperator_LOGISTIC, BuiltinOperator_TANH}) {
+    OpProperty p;
+    p.code = code;
+    p.fixed_output = true;
+    rows.push_back(p);
+  }
+  for (int32_t code : {BuiltinOperator_CONCATENATION, BuiltinOperator_PACK}) {
+    OpProperty p;
+    p.code = code;
+    p.inputs_share_output = true;
+    rows.push_back(p);
+  }
   OpProperty quantize;
   quantize.code = BuiltinOperator_QUANTIZE;
   quantize.float_input_ok = true;
@@ -84,6 +95,9 @@ std::unordered_map<int32_t, OpProperty> make_table() {
   dequantize.code = BuiltinOperator_DEQUANTIZE;
   dequantize.float_output_ok = true;
   rows.push_back(dequantize);
+
+  for (auto& r : rows)
+    if (r.code == BuiltinOperator_PADV2) r.share_data_input = {2};
 
   std::unordered_map<int32_t, OpProperty> table;
   for (auto& r : rows) table.emplace(r.code, std::move(r));

@@ -21,6 +21,13 @@ struct OpProperty {
   int bias_input = -1;      // bias operand, if any
   // Operands that are shapes, axes, indices or sizes: integer, never quantized.
   std::vector<int> index_inputs;
+  // The output range is fixed by the operator (SOFTMAX, LOGISTIC, TANH): its parameters are
+  // set by the target, not by calibration.
+  bool fixed_output = false;
+  // All inputs and the output must carry the same parameters (CONCATENATION, PACK).
+  bool inputs_share_output = false;
+  // Inputs that must carry the data input's parameters (PADV2's pad value).
+  std::vector<int> share_data_input;
   // A float tensor may legitimately enter (QUANTIZE) or leave (DEQUANTIZE) this operator.
   bool float_input_ok = false;
   bool float_output_ok = false;

@@ -6,6 +6,7 @@ const char* origin_name(EditOrigin origin) {
   switch (origin) {
     case EditOrigin::Implanted: return "implanted";
     case EditOrigin::Propagated: return "propagated";
+    case EditOrigin::Derived: return "derived";
   }
   return "?";
 }

@@ -19,6 +19,7 @@ namespace qimplant {
 enum class EditOrigin {
   Implanted,   // given in qparam.json
   Propagated,  // inherited through a value-preserving operator
+  Derived,     // determined by an operator rule (bias, fixed range, same-scale, constant)
 };
 const char* origin_name(EditOrigin origin);
 

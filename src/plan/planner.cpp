@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "plan/key_match.h"
 #include "util/error.h"
 
 namespace qimplant {
@@ -30,24 +31,28 @@ struct Planner {
   const PlanOptions& options;
   TensorResolver resolver{model};
   EditPlan plan;
-  // Which entry claimed each tensor, to catch two keys naming one tensor.
-  std::map<TensorRef, std::string> claimed;
+  // How messages name the tensor being planned: its name, and the key when that differs (a
+  // pattern or name-map key applies one entry to a tensor of another name).
+  std::string label;
 
-  std::string where(const QParamEntry& e) const {
-    return "qparam file '" + qparams.path + "': tensor '" + e.key + "'";
+  std::string where(const QParamEntry&) const {
+    return "qparam file '" + qparams.path + "': tensor " + label;
   }
   [[noreturn]] void fail(const QParamEntry& e, const std::string& field,
                          const std::string& what) const {
     throw Error(where(e) + (field.empty() ? "" : ": \"" + field + "\"") + ": " + what);
   }
 
-  void plan_entry(const QParamEntry& e) {
-    const TensorRef ref = resolver.resolve(e.key, "qparam file '" + qparams.path + "'", model_path);
-    if (auto it = claimed.find(ref); it != claimed.end()) {
-      fail(e, "", "names the same tensor as the key '" + it->second + "'; give each tensor one entry");
-    }
-    claimed.emplace(ref, e.key);
+  // `ref` is one of the tensors the entry's key claims (see plan/key_match.h).
+  void plan_entry(const QParamEntry& e, const TensorRef& ref) {
     const TensorInfo& t = model.tensor(ref.subgraph, ref.tensor);
+    const bool qualified = e.key == "#" + std::to_string(ref.subgraph) + ":" + t.name;
+    label = "'" + (qualified ? e.key : t.name) + "'";
+    std::string notes;
+    if (!qualified && resolver.find(t.name).size() > 1)
+      notes = "subgraph " + std::to_string(ref.subgraph);
+    if (!qualified && t.name != e.key) notes += (notes.empty() ? "" : ", ") + ("key '" + e.key + "'");
+    if (!notes.empty()) label += " (" + notes + ")";
     const QTypeInfo& qi = qtype_info(e.dtype);
 
     if (t.type != static_cast<int8_t>(TensorType::Float32)) {
@@ -127,7 +132,8 @@ struct Planner {
                                               options.rounding, content.owned.data());
       if (nan_at >= 0) {
         fail(e, "",
-             "the tensor's float data has NaN at element " + std::to_string(nan_at) +
+             "the tensor's float data in the model '" + model_path + "' has NaN at element " +
+                 std::to_string(nan_at) +
                  "; it cannot be quantized (give \"value\" or fix the model)");
       }
       edit.data = TensorEdit::Data::Quantized;
@@ -143,7 +149,13 @@ struct Planner {
 EditPlan plan_implant(const ModelInfo& model, const std::string& model_path,
                       const QParamFile& qparams, const PlanOptions& options) {
   Planner planner(model, model_path, qparams, options);
-  for (const auto& e : qparams.entries) planner.plan_entry(e);
+  std::vector<std::string> keys;
+  for (const auto& e : qparams.entries) keys.push_back(e.key);
+  const auto matches = match_keys(
+      {model, planner.resolver, model_path, qparams.path, options.name_map}, keys);
+  require_resolved(matches);
+  for (size_t i = 0; i < qparams.entries.size(); ++i)
+    for (const TensorRef& ref : matches[i].tensors) planner.plan_entry(qparams.entries[i], ref);
   return std::move(planner.plan);
 }
 

@@ -10,6 +10,7 @@
 
 #include "model/model.h"
 #include "plan/edit_plan.h"
+#include "plan/key_match.h"
 #include "qparam/qparam_file.h"
 #include "quant/quantize.h"
 
@@ -17,6 +18,8 @@ namespace qimplant {
 
 struct PlanOptions {
   Rounding rounding = Rounding::HalfToEven;
+  // Applied to qparam.json keys before lookup; keys may also be patterns (plan/key_match.h).
+  const NameMap* name_map = nullptr;
 };
 
 // Throws Error naming the qparam file, the tensor and the field for every mismatch.

@@ -1,14 +1,13 @@
 #include "qparam/qparam_file.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "io/mapped_file.h"
 #include "util/error.h"
 #include "util/similar.h"
 
@@ -54,6 +53,8 @@ class EntryReader {
   }
 
   npy::Array load_npy(const std::string& field, const std::string& name) const {
+    // "" would resolve to the json's directory and fail as "is a directory", which hides the slip.
+    if (name.empty()) fail(field, "expected the path of an .npy file, found an empty string");
     const std::string path = resolve_npy_path(file_.dir, name);
     try {
       return npy::load(path);
@@ -181,20 +182,28 @@ QParamFile read_qparam_file(const std::string& path) {
   file.dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   if (file.dir == "/") file.dir = "";  // "/" + name must not become "//name"
 
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("qparam file '" + path + "': cannot open: " + std::strerror(errno));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw Error("qparam file '" + path + "': cannot read: " + std::strerror(errno));
-  const std::string text = buf.str();
+  // Mapped like the other inputs: a directory, FIFO or device given by mistake is named as such
+  // (an ifstream opens a directory and reads nothing, which looked like malformed JSON).
+  const auto mapped = MappedFile::open(path, "qparam file");
+  const std::string text(reinterpret_cast<const char*>(mapped->data()), mapped->size());
 
   // Duplicate keys are almost always a copy-paste slip; nlohmann would keep the last silently.
-  std::set<std::string> seen;
-  std::string duplicate;
+  // One set of keys per open object, so that a key repeated inside an entry is caught too.
+  std::vector<std::set<std::string>> open_objects;
+  std::string entry_key;                      // the tensor key being parsed (depth 1)
+  std::string duplicate, duplicate_in_entry;  // first repeated key; its tensor if inside an entry
   json::parser_callback_t on_event = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 && duplicate.empty()) {
+    if (event == json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      if (!open_objects.empty()) open_objects.pop_back();
+    } else if (event == json::parse_event_t::key && !open_objects.empty()) {
       const auto& k = parsed.get_ref<const std::string&>();
-      if (!seen.insert(k).second) duplicate = k;
+      if (depth == 1) entry_key = k;
+      if (!open_objects.back().insert(k).second && duplicate.empty() && depth <= 2) {
+        duplicate = k;
+        if (depth == 2) duplicate_in_entry = entry_key;
+      }
     }
     return true;
   };
@@ -207,14 +216,17 @@ QParamFile read_qparam_file(const std::string& path) {
       msg = msg.substr(p + 2);
     throw Error("qparam file '" + path + "': malformed JSON: " + msg);
   }
-  if (!duplicate.empty())
-    throw Error("qparam file '" + path + "': tensor '" + duplicate +
-                "' appears more than once; give each tensor one entry");
   if (!root.is_object()) {
     throw Error("qparam file '" + path +
                 "': expected a JSON object mapping tensor names to parameters, found " +
                 json_type_name(root));
   }
+  if (!duplicate.empty() && duplicate_in_entry.empty())
+    throw Error("qparam file '" + path + "': tensor '" + duplicate +
+                "' appears more than once; give each tensor one entry");
+  if (!duplicate.empty())
+    throw Error("qparam file '" + path + "': tensor '" + duplicate_in_entry + "': \"" + duplicate +
+                "\": appears more than once in the entry; give each key once");
   for (auto it = root.begin(); it != root.end(); ++it) {
     EntryReader reader(file, it.key());
     file.entries.push_back(reader.read(it.value()));

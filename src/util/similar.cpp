@@ -2,38 +2,57 @@
 
 #include <algorithm>
 #include <cctype>
-#include <set>
+#include <cstdlib>
 
 namespace qimplant {
 
 namespace {
 
-bool is_separator(char c) {
-  return c == '.' || c == '/' || c == ';' || c == ':' || c == '_' || c == '-' || c == ' ';
-}
+// Every byte that is not an ASCII letter or digit separates words; bytes of UTF-8 sequences
+// belong to words so non-ASCII names still compare.
+bool is_word_byte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
 
-std::vector<std::string> words(const std::string& s) {
+std::vector<std::string> split_words(const std::string& s) {
   std::vector<std::string> out;
   std::string cur;
-  for (char c : s) {
-    if (is_separator(c)) {
-      if (!cur.empty()) out.push_back(cur);
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (is_word_byte(c)) {
+      cur += static_cast<char>(std::tolower(c));
+    } else if (!cur.empty()) {
+      out.push_back(cur);
       cur.clear();
-    } else {
-      cur += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
   }
   if (!cur.empty()) out.push_back(cur);
   return out;
 }
 
-std::string folded(const std::vector<std::string>& w) {
+std::string join(const std::vector<std::string>& w) {
   std::string out;
   for (const auto& x : w) {
     if (!out.empty()) out += ' ';
     out += x;
   }
   return out;
+}
+
+// Words that converters and wrappers add around every layer name; they say nothing about which
+// layer a name is, and would otherwise make every candidate look alike.
+bool is_boilerplate(const std::string& w) {
+  static const char* const kWords[] = {
+      "model",  "sequential", "functional", "module",  "readvariableop", "identity",
+      "read",   "onnx",       "statefulpartitionedcall", "partitionedcall"};
+  for (const char* k : kWords)
+    if (w == k) return true;
+  return false;
+}
+
+std::vector<std::string> meaningful(const std::vector<std::string>& w) {
+  std::vector<std::string> out;
+  for (const auto& x : w)
+    if (!is_boilerplate(x)) out.push_back(x);
+  return out.empty() ? w : out;
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -50,38 +69,167 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
+double edit_similarity(const std::string& a, const std::string& b) {
+  const size_t longest = std::max(a.size(), b.size());
+  return longest == 0 ? 1.0 : 1.0 - double(edit_distance(a, b)) / double(longest);
+}
+
+int synonym_group(const std::string& w, bool weak) {
+  // The same role spelled by PyTorch, Keras, TF and ONNX.
+  static const std::vector<std::vector<const char*>> kStrong = {
+      {"weight", "weights", "kernel", "filter", "w"},
+      {"bias", "biases", "b"},
+      {"fc", "dense", "linear", "gemm", "matmul", "fullyconnected"},
+      {"bn", "batchnorm", "batchnormalization", "fusedbatchnorm", "fusedbatchnormv3"},
+      {"conv", "conv2d", "convolution"},
+  };
+  // A converter often names a layer's weight after the operator that reads it.
+  static const std::vector<std::vector<const char*>> kWeak = {
+      {"weight", "conv2d", "matmul", "conv", "depthwise", "depthwiseconv2dnative"},
+  };
+  const auto& groups = weak ? kWeak : kStrong;
+  for (size_t g = 0; g < groups.size(); ++g)
+    for (const char* x : groups[g])
+      if (w == x) return static_cast<int>(g);
+  return -1;
+}
+
+std::string digits_of(const std::string& w) {
+  std::string out;
+  for (char c : w)
+    if (std::isdigit(static_cast<unsigned char>(c))) out += c;
+  return out;
+}
+
+bool has_digit(const std::string& w) { return !digits_of(w).empty(); }
+
+// How well one query word is matched by one candidate word, in [0, 1].
+double word_similarity(const std::string& q, const std::string& c) {
+  if (q == c) return 1.0;
+  const int sq = synonym_group(q, false);
+  if (sq >= 0 && sq == synonym_group(c, false)) return 0.75;
+  const int wq = synonym_group(q, true);
+  if (wq >= 0 && wq == synonym_group(c, true)) return 0.4;
+  // Numbers tell layers apart: conv1 is not conv2, layer1 is not layer2.
+  const std::string dq = digits_of(q), dc = digits_of(c);
+  if (!dq.empty() && !dc.empty() && dq != dc) return 0.0;
+  const std::string& shorter = q.size() < c.size() ? q : c;
+  const std::string& longer = q.size() < c.size() ? c : q;
+  if (shorter.size() >= 2 && longer.compare(0, shorter.size(), shorter) == 0) {
+    // "bias" / "BiasAdd", "weight" / "weights" are the same word; "conv" / "conv1" only maybe.
+    return has_digit(longer.substr(shorter.size())) ? 0.5 : 0.8;
+  }
+  // Typos: "wieght", "ofn".
+  if (shorter.size() >= 3 && longer.size() - shorter.size() <= 2 && dq == dc) {
+    const double s = edit_similarity(q, c);
+    if (s >= 0.6) return 0.6 * s;
+  }
+  return 0.0;
+}
+
+// The best total word similarity of an in-order pairing of query and candidate words.
+double aligned_words(const std::vector<std::string>& q, const std::vector<std::string>& c) {
+  std::vector<double> prev(c.size() + 1, 0.0), cur(c.size() + 1, 0.0);
+  for (size_t i = 1; i <= q.size(); ++i) {
+    cur[0] = 0.0;
+    for (size_t j = 1; j <= c.size(); ++j) {
+      cur[j] = std::max({prev[j], cur[j - 1], prev[j - 1] + word_similarity(q[i - 1], c[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[c.size()];
+}
+
+struct Query {
+  std::vector<std::string> all_words, words;  // words: without boilerplate
+  std::string folded;
+  explicit Query(const std::string& s)
+      : all_words(split_words(s)), words(meaningful(all_words)), folded(join(all_words)) {}
+};
+
+constexpr double kCover = 0.65, kPrecision = 0.15, kEdit = 0.2;
+constexpr double kFusedPart = 0.95;  // one part of "a;b;c" is a little less likely than a name
+constexpr double kMinScore = 0.3;
+
+// Word-only part of the score of one candidate name (no ';' splitting); 0 shares no word.
+double word_score(const Query& q, const std::vector<std::string>& cw) {
+  if (q.words.empty() || cw.empty()) return 0.0;
+  const double a = aligned_words(q.words, cw);
+  return kCover * (a / double(q.words.size())) + kPrecision * std::min(1.0, a / double(cw.size()));
+}
+
+struct Scored {
+  double words = 0.0;  // best word score over the whole name and its fused parts
+  double full = 0.0;
+};
+
+Scored score(const Query& q, const std::string& candidate, bool with_edit) {
+  Scored s;
+  const auto all = split_words(candidate);
+  const std::string folded = join(all);
+  if (folded == q.folded) {
+    s.words = s.full = 1.0;
+    return s;
+  }
+  auto consider = [&](const std::vector<std::string>& words, const std::string& text,
+                      double factor) {
+    const double w = word_score(q, meaningful(words));
+    if (w <= 0.0) return;
+    s.words = std::max(s.words, factor * w);
+    if (with_edit) s.full = std::max(s.full, factor * (w + kEdit * edit_similarity(q.folded, text)));
+  };
+  consider(all, folded, 1.0);
+  if (candidate.find(';') != std::string::npos) {
+    size_t start = 0;
+    while (start <= candidate.size()) {
+      size_t end = candidate.find(';', start);
+      if (end == std::string::npos) end = candidate.size();
+      const auto part = split_words(candidate.substr(start, end - start));
+      if (!part.empty()) consider(part, join(part), kFusedPart);
+      start = end + 1;
+    }
+  }
+  return s;
+}
+
 }  // namespace
 
 double name_similarity(const std::string& a, const std::string& b) {
-  const auto wa = words(a), wb = words(b);
-  const std::string fa = folded(wa), fb = folded(wb);
-  if (fa == fb) return 1.0;
-  const size_t longest = std::max(fa.size(), fb.size());
-  const double edit = longest == 0 ? 0.0 : 1.0 - double(edit_distance(fa, fb)) / double(longest);
-  // Words of the shorter name found in the longer one: "conv1.weight" in "model/conv1/weight".
-  const std::set<std::string> sa(wa.begin(), wa.end()), sb(wb.begin(), wb.end());
-  size_t shared = 0;
-  for (const auto& w : sa) shared += sb.count(w);
-  const size_t fewer = std::min(sa.size(), sb.size());
-  const double overlap = fewer == 0 ? 0.0 : double(shared) / double(std::max(sa.size(), sb.size()));
-  const double cover = fewer == 0 ? 0.0 : double(shared) / double(fewer);
-  return 0.4 * edit + 0.3 * overlap + 0.3 * cover;
+  const Query q(a);
+  const Scored s = score(q, b, true);
+  if (s.full >= 1.0) return 1.0;
+  if (s.words > 0.0) return std::min(s.full, 0.999);
+  // Nothing in common word by word: only the spelling says anything.
+  return kEdit * edit_similarity(q.folded, join(split_words(b)));
 }
 
 std::vector<std::string> closest_names(const std::string& query,
                                        const std::vector<std::string>& candidates, size_t count) {
-  std::vector<std::pair<double, const std::string*>> scored;
-  scored.reserve(candidates.size());
-  for (const auto& c : candidates) {
-    const double s = name_similarity(query, c);
-    if (s >= 0.3) scored.emplace_back(s, &c);
+  if (count == 0) return {};
+  const Query q(query);
+  // Word scores first (cheap); the edit distance, which only orders near-ties, is computed for
+  // the best few only, so that a model with many thousand tensors answers quickly.
+  std::vector<std::pair<double, size_t>> coarse;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Scored s = score(q, candidates[i], false);
+    if (s.words > 0.0) coarse.emplace_back(s.words, i);
   }
-  std::stable_sort(scored.begin(), scored.end(),
+  std::stable_sort(coarse.begin(), coarse.end(),
                    [](const auto& x, const auto& y) { return x.first > y.first; });
+  const size_t keep = std::max<size_t>(count * 4, 32);
+  if (coarse.size() > keep) coarse.resize(keep);
+  std::vector<std::pair<double, size_t>> fine;
+  for (const auto& [w, i] : coarse) {
+    const double full = score(q, candidates[i], true).full;
+    if (full >= kMinScore) fine.emplace_back(full, i);
+  }
+  std::stable_sort(fine.begin(), fine.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first > y.first : x.second < y.second;
+  });
   std::vector<std::string> out;
-  for (const auto& [score, name] : scored) {
+  for (const auto& [s, i] : fine) {
     if (out.size() == count) break;
-    if (std::find(out.begin(), out.end(), *name) == out.end()) out.push_back(*name);
+    if (std::find(out.begin(), out.end(), candidates[i]) == out.end()) out.push_back(candidates[i]);
   }
   return out;
 }

@@ -1,8 +1,15 @@
 // Ranking tensor names by how close they are to a name the user wrote.
 //
-// Names from PyTorch ("subnet.conv2.bias") and from converters ("model/subnet/conv2/BiasAdd;...")
-// differ in separators and in the words around the layer name, so the score combines shared words
-// (split on . / ; : _ - and spaces, case-insensitive) with the edit distance of the whole names.
+// Names from PyTorch ("subnet.conv2.bias", "layer1.0.conv1.weight") and from converters
+// ("model/subnet/conv2/BiasAdd;...", "/layer1/layer1.0/conv1/Conv_output_0", "onnx::Conv_12")
+// differ in separators, in the words around the layer name and in the words for a role
+// ("weight" / "kernel"). So the score is mostly how much of the query's words the candidate
+// holds, in order (split on . / ; : _ - and other punctuation, case-insensitive), where numbers
+// must agree ("conv1" never matches "conv2"), a word may be the start of another ("bias" in
+// "BiasAdd") and a few role words are synonyms; then how little else the candidate holds; then
+// the edit distance of the whole names. A name fused from several ("a;b;c") is also compared
+// part by part. Words every converter adds ("model", "sequential", "ReadVariableOp", "onnx",
+// "module") are left out of the word comparison.
 #pragma once
 
 #include <string>
@@ -13,7 +20,8 @@ namespace qimplant {
 // Similarity in [0, 1]; 1 means equal after case and separator folding.
 double name_similarity(const std::string& a, const std::string& b);
 
-// Up to `count` candidates most similar to `query`, best first, skipping poor matches.
+// Up to `count` candidates most similar to `query`, best first (ties keep candidate order),
+// without duplicates, skipping poor matches (those sharing no word with the query).
 std::vector<std::string> closest_names(const std::string& query,
                                        const std::vector<std::string>& candidates, size_t count);
 

@@ -1,0 +1,120 @@
+// `q-implant names model qparam.json [--name-map map.json]`: what each qparam.json key resolves
+// to, and the closest model names for those that do not. Writes nothing; exit 1 when any key
+// does not resolve. Matching is src/plan/key_match; this file only prints it.
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "cli/commands.h"
+#include "model/model_file.h"
+#include "plan/key_match.h"
+#include "qparam/qparam_file.h"
+
+namespace qimplant::cli {
+
+namespace {
+
+std::string list(const TensorResolver& resolver, const ModelInfo& model,
+                 const std::vector<TensorRef>& refs, bool types, size_t limit) {
+  std::string out;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (i == limit) {
+      out += ", ... (" + std::to_string(refs.size() - limit) + " more; -v lists all)";
+      break;
+    }
+    out += (i ? ", " : "") + resolver.describe(refs[i]);
+    if (types) {
+      out += " " + tensor_type_name(model.format,
+                                    model.tensor(refs[i].subgraph, refs[i].tensor).type);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Subcommand add_names_command(CLI::App& app) {
+  struct Args {
+    std::string model, qparam, name_map;
+    bool verbose = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand(
+      "names",
+      "show what each qparam.json key resolves to in the model (exact names, '#<sg>:<name>', "
+      "'re:...' and 'glob:...' patterns, --name-map), and the closest names for keys that do "
+      "not; writes nothing, exits 1 when a key does not resolve");
+  sub->add_option("model", args->model, "circle or tflite model")->required();
+  sub->add_option("qparam", args->qparam, "qparam.json")->required();
+  sub->add_option("--name-map", args->name_map,
+                  "JSON object mapping qparam.json keys to model tensor names");
+  sub->add_flag("-v,--verbose", args->verbose, "list every tensor a pattern matches");
+  return {sub, [args] {
+            auto model = ModelFile::open(args->model);
+            const ModelInfo& info = model->info();
+            const QParamFile qparams = read_qparam_file(args->qparam);
+            NameMap map;
+            if (!args->name_map.empty()) map = read_name_map(args->name_map);
+            const TensorResolver resolver(info);
+            std::vector<std::string> keys;
+            for (const auto& e : qparams.entries) keys.push_back(e.key);
+            const auto matches =
+                match_keys({info, resolver, args->model, args->qparam,
+                            args->name_map.empty() ? nullptr : &map},
+                           keys);
+            const size_t limit = args->verbose ? static_cast<size_t>(-1) : 10;
+
+            std::cout << "qparam file '" << args->qparam << "' against model '" << args->model
+                      << "' (" << format_name(info.format) << ", " << info.subgraphs.size()
+                      << " subgraph(s))";
+            if (!args->name_map.empty())
+              std::cout << " with name map '" << args->name_map << "'";
+            std::cout << ":\n";
+            size_t resolved = 0, tensors = 0;
+            std::set<std::string> used;
+            for (const auto& m : matches) {
+              if (m.mapped) used.insert(m.key);
+              if (!m.ok()) {
+                std::cout << "  FAIL  '" << m.key << "'";
+                if (m.mapped) std::cout << " (mapped to '" << m.lookup << "')";
+                std::cout << "\n        " << m.error << "\n";
+                continue;
+              }
+              ++resolved;
+              tensors += m.tensors.size();
+              std::cout << "  ok    '" << m.key << "'";
+              if (m.mapped) std::cout << " -> mapped to '" << m.lookup << "'";
+              if (m.form == KeyForm::Regex || m.form == KeyForm::Glob) {
+                std::cout << " (" << key_form_name(m.form) << ") -> " << m.tensors.size()
+                          << " tensor(s)";
+                if (!m.tensors.empty())
+                  std::cout << ": " << list(resolver, info, m.tensors, false, limit);
+                std::cout << "\n";
+                if (!m.overridden.empty())
+                  std::cout << "        taken by exact keys instead: "
+                            << list(resolver, info, m.overridden, false, limit) << "\n";
+                if (!m.not_float.empty())
+                  std::cout << "        not float32, left alone: "
+                            << list(resolver, info, m.not_float, true, limit) << "\n";
+              } else {
+                std::cout << " -> " << resolver.describe(m.tensors.front()) << "\n";
+              }
+            }
+            if (!args->name_map.empty()) {
+              std::vector<std::string> unused;
+              for (const auto& [k, v] : map.entries)
+                if (!used.count(k)) unused.push_back("'" + k + "'");
+              if (!unused.empty()) {
+                std::cout << "  name map entries no key uses: ";
+                for (size_t i = 0; i < unused.size(); ++i) std::cout << (i ? ", " : "") << unused[i];
+                std::cout << "\n";
+              }
+            }
+            std::cout << "q-implant names: " << resolved << " of " << matches.size()
+                      << " key(s) resolve, claiming " << tensors << " tensor(s)\n";
+            return resolved == matches.size() ? 0 : 1;
+          }};
+}
+
+}  // namespace qimplant::cli

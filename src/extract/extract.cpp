@@ -1,0 +1,249 @@
+#include "extract/extract.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "io/npy.h"
+#include "model/model_file.h"
+#include "plan/key_match.h"
+#include "plan/resolve.h"
+#include "quant/qtype.h"
+#include "util/error.h"
+#include "util/similar.h"
+
+namespace qimplant {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::optional<QType> qtype_of(int8_t type) {
+  for (QType q : {QType::UInt8, QType::Int8, QType::Int16, QType::Int32, QType::Int64})
+    if (static_cast<int8_t>(qtype_info(q).tensor_type) == type) return q;
+  return std::nullopt;
+}
+
+const char* npy_descr(QType q) {
+  switch (q) {
+    case QType::UInt8: return "|u1";
+    case QType::Int8: return "|i1";
+    case QType::Int16: return "<i2";
+    case QType::Int32: return "<i4";
+    case QType::Int64: return "<i8";
+  }
+  return "|u1";
+}
+
+// nlohmann refuses to write invalid UTF-8; ask it, so the check is exactly its own.
+bool json_writable(const std::string& s) {
+  try {
+    (void)json(s).dump();
+    return true;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+struct Candidate {
+  TensorRef ref;
+  QType qtype;
+  std::string key;
+  bool constant = false;
+};
+
+std::string shape_text(const std::vector<int32_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+// Why the implant could not take this tensor's parameters back, or "" when it can.
+std::string unusable(const ModelInfo& model, const TensorInfo& t, QType q) {
+  const QTypeInfo& qi = qtype_info(q);
+  const QuantParams& p = t.quant;
+  if (p.zero_point.empty()) return "it has scales but no zero points";
+  if (p.zero_point.size() != p.scale.size()) {
+    return "it has " + std::to_string(p.scale.size()) + " scales but " +
+           std::to_string(p.zero_point.size()) + " zero points";
+  }
+  for (size_t i = 0; i < p.scale.size(); ++i) {
+    if (!std::isfinite(p.scale[i]) || !(p.scale[i] > 0.0f))
+      return "scale[" + std::to_string(i) + "] is not a finite value > 0";
+  }
+  for (size_t i = 0; i < p.zero_point.size(); ++i) {
+    if (p.zero_point[i] < qi.min || p.zero_point[i] > qi.max) {
+      return "zero_point[" + std::to_string(i) + "] = " + std::to_string(p.zero_point[i]) +
+             " is outside the range of " + qi.name;
+    }
+  }
+  const int64_t rank = static_cast<int64_t>(t.shape.size());
+  if (p.scale.size() > 1) {
+    const int32_t dim = p.quantized_dimension;
+    if (dim < 0 || dim >= rank || t.shape[dim] != static_cast<int64_t>(p.scale.size())) {
+      return "its " + std::to_string(p.scale.size()) + " per-channel scales along dimension " +
+             std::to_string(dim) + " do not fit its shape " + shape_text(t.shape);
+    }
+  }
+  if (model.is_constant(t)) {
+    const size_t want = static_cast<size_t>(t.element_count()) * static_cast<size_t>(qi.size);
+    if (model.buffers[t.buffer].size != want) {
+      return "its buffer holds " + std::to_string(model.buffers[t.buffer].size) +
+             " bytes, expected " + std::to_string(want) + " for shape " + shape_text(t.shape) +
+             " of " + qi.name;
+    }
+  }
+  if (!json_writable(t.name)) return "its name is not valid UTF-8, so it cannot be a JSON key";
+  return "";
+}
+
+void make_directory(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return;
+  if (std::filesystem::exists(dir, ec))
+    throw Error("output directory '" + dir + "': exists and is not a directory");
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error("output directory '" + dir + "': cannot create: " + ec.message());
+}
+
+}  // namespace
+
+ExtractResult extract(const ExtractOptions& options) {
+  auto file = ModelFile::open(options.input);
+  const ModelInfo& model = file->info();
+  const TensorResolver resolver(model);
+  std::optional<NamePattern> pattern;
+  if (!options.tensors.empty()) {
+    pattern = NamePattern::parse(options.tensors, NamePattern::Kind::Glob,
+                                 "tensor filter '" + options.tensors + "'");
+  }
+
+  ExtractResult result;
+  result.format = model.format;
+  std::vector<Candidate> chosen;
+  std::vector<std::string> quantized_names;
+  for (uint32_t s = 0; s < model.subgraphs.size(); ++s) {
+    const auto& tensors = model.subgraphs[s].tensors;
+    for (uint32_t i = 0; i < tensors.size(); ++i) {
+      const TensorInfo& t = tensors[i];
+      if (t.quant.scale.empty()) continue;
+      const auto q = qtype_of(t.type);
+      if (!q) {
+        // Quantized, but in a type the implant does not write (int4, uint16, float16 ...).
+        if (t.type != static_cast<int8_t>(TensorType::Float32)) {
+          if (!pattern || t.name == options.tensors || pattern->matches(t.name)) {
+            result.skipped.push_back({t.name, s,
+                                      "its type " + tensor_type_name(model.format, t.type) +
+                                          " is not one of " + qtype_names()});
+          }
+        }
+        continue;
+      }
+      quantized_names.push_back(t.name);
+      if (pattern && t.name != options.tensors && !pattern->matches(t.name)) continue;
+      const std::string why = unusable(model, t, *q);
+      if (!why.empty()) {
+        result.skipped.push_back({t.name, s, why});
+        continue;
+      }
+      Candidate c{{s, i}, *q, t.name, model.is_constant(t)};
+      const auto& same = resolver.find(t.name);
+      if (same.size() > 1) {
+        size_t here = 0;
+        for (const auto& r : same) here += r.subgraph == s;
+        if (here > 1) {
+          result.skipped.push_back({t.name, s,
+                                    "subgraph " + std::to_string(s) + " has " +
+                                        std::to_string(here) +
+                                        " tensors of this name, so no key can name this one"});
+          continue;
+        }
+        c.key = "#" + std::to_string(s) + ":" + t.name;
+        if (!resolver.find(c.key).empty()) {
+          result.skipped.push_back({t.name, s,
+                                    "its qualified key '" + c.key +
+                                        "' is also the name of another tensor"});
+          continue;
+        }
+      }
+      chosen.push_back(std::move(c));
+    }
+  }
+  if (chosen.empty()) {
+    std::string why;
+    if (quantized_names.empty()) {
+      why = "has no quantized tensors (" + qtype_names() + " with a scale); nothing to extract";
+    } else if (pattern) {
+      const auto near = closest_names(options.tensors, quantized_names, 5);
+      std::string hint;
+      for (const auto& n : near) hint += (hint.empty() ? "'" : ", '") + n + "'";
+      why = "has " + std::to_string(quantized_names.size()) +
+            " quantized tensor(s), but none that can be extracted matches '" + options.tensors +
+            "'" + (hint.empty() ? std::string() : "; closest names: " + hint);
+    } else {
+      why = "has no quantized tensor whose parameters the implant could take back";
+    }
+    for (const auto& s : result.skipped) why += "\n  skipped '" + s.tensor + "': " + s.reason;
+    throw Error("model file '" + options.input + "' " + why);
+  }
+
+  // Constants keep their slots in model order, but take them in buffer order (see header).
+  std::vector<size_t> slots;
+  std::vector<Candidate> constants;
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    if (!chosen[i].constant) continue;
+    slots.push_back(i);
+    constants.push_back(chosen[i]);
+  }
+  std::stable_sort(constants.begin(), constants.end(), [&](const Candidate& a, const Candidate& b) {
+    return model.tensor(a.ref.subgraph, a.ref.tensor).buffer <
+           model.tensor(b.ref.subgraph, b.ref.tensor).buffer;
+  });
+  for (size_t k = 0; k < slots.size(); ++k) chosen[slots[k]] = constants[k];
+
+  make_directory(options.outdir);
+  const std::string dir = options.outdir.empty() ? "." : options.outdir;
+  json root = json::object();
+  for (const Candidate& c : chosen) {
+    const TensorInfo& t = model.tensor(c.ref.subgraph, c.ref.tensor);
+    const QTypeInfo& qi = qtype_info(c.qtype);
+    const std::string stem =
+        "s" + std::to_string(c.ref.subgraph) + "_t" + std::to_string(c.ref.tensor) + "_";
+    const std::vector<int64_t> channels{static_cast<int64_t>(t.quant.scale.size())};
+    json e;
+    e["dtype"] = qi.name;
+    npy::save(dir + "/" + stem + "scale.npy", t.quant.scale, channels);
+    e["scale"] = stem + "scale.npy";
+    npy::save(dir + "/" + stem + "zerop.npy", t.quant.zero_point, channels);
+    e["zerop"] = stem + "zerop.npy";
+    // Out of range only for a per-tensor dimension the runtime ignores; the implant wants 0.
+    const int32_t dim = t.quant.quantized_dimension;
+    const bool dim_ok = dim == 0 || (dim > 0 && dim < static_cast<int32_t>(t.shape.size()));
+    e["quantized_dimension"] = dim_ok ? dim : 0;
+    result.npy_files += 2;
+    if (c.constant) {
+      const BufferInfo& b = model.buffers[t.buffer];
+      const std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
+      npy::save(dir + "/" + stem + "value.npy", npy_descr(c.qtype), shape, b.data, b.size);
+      e["value"] = stem + "value.npy";
+      result.npy_files += 1;
+    }
+    root[c.key] = std::move(e);
+    result.tensors.push_back(
+        {c.key, c.ref.subgraph, c.ref.tensor, qi.name, t.quant.scale.size(), c.constant});
+  }
+
+  result.qparam_path = dir + "/qparam.json";
+  AtomicFile out(result.qparam_path);
+  const std::string text = root.dump(2) + "\n";
+  out.write(text.data(), text.size());
+  out.commit();
+  return result;
+}
+
+}  // namespace qimplant

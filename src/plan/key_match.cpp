@@ -1,0 +1,394 @@
+#include "plan/key_match.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+#include "util/similar.h"
+
+namespace qimplant {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+std::string json_type_name(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    case json::value_t::string: return "a string (" + j.dump() + ")";
+    case json::value_t::boolean: return "a boolean (" + j.dump() + ")";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "an integer (" + j.dump() + ")";
+    case json::value_t::number_float: return "a number (" + j.dump() + ")";
+    default: return "an unsupported value";
+  }
+}
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
+  return out;
+}
+
+// What a pattern spells, without its wildcards, as a query for name suggestions.
+std::string pattern_words(const NamePattern& p) {
+  std::string out = p.body();
+  const char* meta = p.kind() == NamePattern::Kind::Glob ? "*?[]!\\" : ".*+?()[]{}^$|\\";
+  for (char& c : out)
+    if (std::strchr(meta, c)) c = ' ';
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// NamePattern
+
+bool NamePattern::is_pattern(const std::string& text) {
+  return starts_with(text, "re:") || starts_with(text, "glob:");
+}
+
+NamePattern NamePattern::parse(const std::string& text, Kind plain, const std::string& context) {
+  NamePattern p;
+  p.text_ = text;
+  if (starts_with(text, "re:")) {
+    p.kind_ = Kind::Regex;
+    p.body_ = text.substr(3);
+  } else if (starts_with(text, "glob:")) {
+    p.kind_ = Kind::Glob;
+    p.body_ = text.substr(5);
+  } else {
+    p.kind_ = plain;
+    p.body_ = text;
+  }
+  if (p.kind_ != Kind::Exact && p.body_.empty()) {
+    throw Error(context + ": the pattern '" + text + "' is empty after its '" +
+                (p.kind_ == Kind::Regex ? "re:" : "glob:") + "' prefix");
+  }
+  if (p.kind_ == Kind::Regex) {
+    try {
+      p.regex_ = std::regex(p.body_, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw Error(context + ": invalid regular expression '" + p.body_ + "': " + e.what());
+    }
+  } else if (p.kind_ == Kind::Glob) {
+    const std::string& b = p.body_;
+    auto bad = [&](const std::string& what) {
+      throw Error(context + ": invalid glob '" + b + "': " + what);
+    };
+    for (size_t i = 0; i < b.size(); ++i) {
+      GlobItem item;
+      const char c = b[i];
+      if (c == '*') {
+        if (!p.glob_.empty() && p.glob_.back().type == GlobItem::Star) continue;
+        item.type = GlobItem::Star;
+      } else if (c == '?') {
+        item.type = GlobItem::Any;
+      } else if (c == '\\') {
+        if (i + 1 == b.size()) bad("it ends with a lone '\\' (escape a backslash as '\\\\')");
+        item.c = b[++i];
+      } else if (c == '[') {
+        const size_t open = i;
+        item.type = GlobItem::Set;
+        size_t j = i + 1;
+        if (j < b.size() && (b[j] == '!' || b[j] == '^')) {
+          item.negated = true;
+          ++j;
+        }
+        bool first = true;
+        for (;; ++j) {
+          if (j >= b.size()) {
+            bad("'[' at position " + std::to_string(open) + " is not closed by ']'");
+          }
+          if (b[j] == ']' && !first) break;
+          first = false;
+          unsigned char lo = static_cast<unsigned char>(b[j]);
+          if (b[j] == '\\' && j + 1 < b.size()) lo = static_cast<unsigned char>(b[++j]);
+          unsigned char hi = lo;
+          if (j + 2 < b.size() && b[j + 1] == '-' && b[j + 2] != ']') {
+            j += 2;
+            if (b[j] == '\\' && j + 1 < b.size()) ++j;
+            hi = static_cast<unsigned char>(b[j]);
+            if (hi < lo) {
+              bad(std::string("range '") + static_cast<char>(lo) + "-" + static_cast<char>(hi) +
+                  "' is reversed");
+            }
+          }
+          item.ranges.emplace_back(lo, hi);
+        }
+        i = j;
+      } else {
+        item.c = c;
+      }
+      p.glob_.push_back(std::move(item));
+    }
+  }
+  return p;
+}
+
+bool NamePattern::glob_match(const std::string& name) const {
+  auto one = [&](const GlobItem& item, char ch) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    switch (item.type) {
+      case GlobItem::Any: return true;
+      case GlobItem::Char: return item.c == ch;
+      case GlobItem::Set: {
+        bool in = false;
+        for (const auto& [lo, hi] : item.ranges) in = in || (c >= lo && c <= hi);
+        return in != item.negated;
+      }
+      case GlobItem::Star: return false;
+    }
+    return false;
+  };
+  // Greedy matching that backtracks to the last '*' only: enough for globs, and linear-ish.
+  const size_t none = static_cast<size_t>(-1);
+  size_t p = 0, n = 0, star = none, mark = 0;
+  while (n < name.size()) {
+    if (p < glob_.size() && glob_[p].type == GlobItem::Star) {
+      star = p++;
+      mark = n;
+    } else if (p < glob_.size() && one(glob_[p], name[n])) {
+      ++p;
+      ++n;
+    } else if (star != none) {
+      p = star + 1;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < glob_.size() && glob_[p].type == GlobItem::Star) ++p;
+  return p == glob_.size();
+}
+
+bool NamePattern::matches(const std::string& name) const {
+  switch (kind_) {
+    case Kind::Exact: return name == body_;
+    case Kind::Glob: return glob_match(name);
+    case Kind::Regex:
+      try {
+        return std::regex_match(name, regex_);
+      } catch (const std::regex_error& e) {
+        throw Error("regular expression '" + body_ + "' cannot be matched against the name '" +
+                    name + "': " + e.what());
+      }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// NameMap
+
+const std::string* NameMap::find(const std::string& key) const {
+  for (const auto& [k, v] : entries)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+NameMap read_name_map(const std::string& path) {
+  NameMap map;
+  map.path = path;
+  const std::string where = "name map '" + path + "'";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(where + ": cannot open: " + std::strerror(errno));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) throw Error(where + ": cannot read: " + std::strerror(errno));
+
+  // As in qparam.json, a key given twice is a slip that the JSON library would hide.
+  std::set<std::string> seen;
+  std::string duplicate;
+  json::parser_callback_t on_event = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 && duplicate.empty()) {
+      const auto& k = parsed.get_ref<const std::string&>();
+      if (!seen.insert(k).second) duplicate = k;
+    }
+    return true;
+  };
+  json root;
+  try {
+    root = json::parse(buf.str(), on_event);
+  } catch (const json::parse_error& e) {
+    std::string msg = e.what();
+    if (auto p = msg.find("] "); msg.rfind("[json.exception", 0) == 0 && p != std::string::npos)
+      msg = msg.substr(p + 2);
+    throw Error(where + ": malformed JSON: " + msg);
+  }
+  if (!duplicate.empty())
+    throw Error(where + ": key \"" + duplicate + "\" appears more than once; map each key once");
+  if (!root.is_object()) {
+    throw Error(where +
+                ": expected a JSON object mapping qparam.json keys to model tensor names "
+                "({\"conv1.weight\": \"model/conv1/Conv2D\", ...}), found " +
+                json_type_name(root));
+  }
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    if (!it->is_string()) {
+      throw Error(where + ": key \"" + it.key() + "\": expected a string (a model tensor name), found " +
+                  json_type_name(*it));
+    }
+    map.entries.emplace_back(it.key(), it->get<std::string>());
+  }
+  return map;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching keys
+
+const char* key_form_name(KeyForm form) {
+  switch (form) {
+    case KeyForm::Exact: return "exact";
+    case KeyForm::Qualified: return "qualified";
+    case KeyForm::Regex: return "regex";
+    case KeyForm::Glob: return "glob";
+  }
+  return "?";
+}
+
+std::string KeyMatch::label() const {
+  return "'" + key + "'" + (mapped ? " (mapped to '" + lookup + "')" : std::string());
+}
+
+namespace {
+
+void match_one(const KeyMatchContext& cx, KeyMatch& m) {
+  const std::string file = "qparam file '" + cx.qparam_path + "'";
+  const std::string context =
+      m.mapped ? file + ": key '" + m.key + "', mapped by name map '" + cx.name_map->path +
+                     "' to '" + m.lookup + "'"
+               : file;
+  const auto& exact = cx.resolver.find(m.lookup);
+  if (!exact.empty() || !NamePattern::is_pattern(m.lookup)) {
+    try {
+      m.tensors = {cx.resolver.resolve(m.lookup, context, cx.model_path)};
+      m.form = exact.empty() ? KeyForm::Qualified : KeyForm::Exact;
+    } catch (const Error& e) {
+      m.error = e.what();
+      if (exact.empty()) {
+        // For "#1:x", suggest names near "x".
+        std::string name = m.lookup;
+        if (name.size() > 2 && name[0] == '#' && name.find(':') != std::string::npos)
+          name = name.substr(name.find(':') + 1);
+        m.candidates = cx.resolver.suggestions(name, 5);
+      }
+    }
+    return;
+  }
+
+  const std::string key_context = m.mapped ? context : file + ": key '" + m.key + "'";
+  try {
+    const NamePattern pattern =
+        NamePattern::parse(m.lookup, NamePattern::Kind::Exact, key_context);
+    m.form = pattern.kind() == NamePattern::Kind::Regex ? KeyForm::Regex : KeyForm::Glob;
+    for (uint32_t s = 0; s < cx.model.subgraphs.size(); ++s) {
+      const auto& tensors = cx.model.subgraphs[s].tensors;
+      for (uint32_t t = 0; t < tensors.size(); ++t) {
+        if (!pattern.matches(tensors[t].name)) continue;
+        (tensors[t].type == static_cast<int8_t>(TensorType::Float32) ? m.tensors : m.not_float)
+            .push_back({s, t});
+      }
+    }
+    if (m.tensors.empty() && m.not_float.empty()) {
+      m.candidates = cx.resolver.suggestions(pattern_words(pattern), 5);
+      m.error = key_context + " matches no tensor in the model '" + cx.model_path + "'" +
+                (m.candidates.empty() ? std::string()
+                                      : "; closest names: " + quoted_list(m.candidates));
+    } else if (m.tensors.empty()) {
+      std::string found;
+      for (size_t i = 0; i < m.not_float.size() && i < 5; ++i) {
+        const auto& r = m.not_float[i];
+        const TensorInfo& t = cx.model.tensor(r.subgraph, r.tensor);
+        found += (i ? ", " : "") + cx.resolver.describe(r) + " " +
+                 tensor_type_name(cx.model.format, t.type);
+      }
+      if (m.not_float.size() > 5) found += ", ...";
+      m.error = key_context + " matches " + std::to_string(m.not_float.size()) +
+                " tensor(s) in the model '" + cx.model_path + "', none of them float32 (" +
+                found + "); pattern keys claim float32 tensors only";
+    }
+  } catch (const Error& e) {
+    m.error = e.what();
+  }
+}
+
+}  // namespace
+
+std::vector<KeyMatch> match_keys(const KeyMatchContext& cx, const std::vector<std::string>& keys) {
+  std::vector<KeyMatch> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    KeyMatch& m = out[i];
+    m.key = keys[i];
+    m.lookup = keys[i];
+    if (cx.name_map) {
+      if (const std::string* v = cx.name_map->find(keys[i])) {
+        m.lookup = *v;
+        m.mapped = true;
+      }
+    }
+    match_one(cx, m);
+  }
+
+  const std::string file = "qparam file '" + cx.qparam_path + "'";
+  // Exact and qualified keys first: they win over patterns.
+  std::map<TensorRef, size_t> exact_owner;
+  for (size_t i = 0; i < out.size(); ++i) {
+    KeyMatch& m = out[i];
+    if (!m.ok() || (m.form != KeyForm::Exact && m.form != KeyForm::Qualified)) continue;
+    const TensorRef ref = m.tensors.front();
+    auto [it, fresh] = exact_owner.emplace(ref, i);
+    if (!fresh) {
+      m.error = file + ": keys " + out[it->second].label() + " and " + m.label() +
+                " both name tensor " + cx.resolver.describe(ref) + "; give each tensor one entry";
+      m.tensors.clear();
+    }
+  }
+  std::map<TensorRef, size_t> pattern_owner;
+  for (size_t i = 0; i < out.size(); ++i) {
+    KeyMatch& m = out[i];
+    if (!m.ok() || (m.form != KeyForm::Regex && m.form != KeyForm::Glob)) continue;
+    std::vector<TensorRef> kept;
+    for (const TensorRef& ref : m.tensors) {
+      if (exact_owner.count(ref)) {
+        m.overridden.push_back(ref);
+        continue;
+      }
+      auto [it, fresh] = pattern_owner.emplace(ref, i);
+      if (!fresh) {
+        m.error = file + ": keys " + out[it->second].label() + " and " + m.label() +
+                  " both match tensor " + cx.resolver.describe(ref) +
+                  "; give each tensor one entry (narrow a pattern, or add an exact key for the "
+                  "tensor: exact keys win over patterns)";
+        break;
+      }
+      kept.push_back(ref);
+    }
+    if (!m.ok()) {
+      // Release what this key claimed before the conflict, so later keys are judged fairly.
+      for (const TensorRef& ref : kept) pattern_owner.erase(ref);
+      m.tensors.clear();
+      continue;
+    }
+    m.tensors = std::move(kept);
+  }
+  return out;
+}
+
+void require_resolved(const std::vector<KeyMatch>& matches) {
+  for (const auto& m : matches)
+    if (!m.ok()) throw Error(m.error);
+}
+
+}  // namespace qimplant
