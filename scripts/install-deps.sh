@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything q-implant needs to build, test and benchmark, from Debian's packages.
+# Arm NN (TfLite parser + CpuRef backend) is the real runtime the runtime tests run outputs on.
 # Safe to run again; needs root (or sudo) on a Debian 12 (bookworm) machine.
 set -euo pipefail
 packages=(
@@ -8,8 +9,9 @@ packages=(
   nlohmann-json3-dev
   libcli11-dev
   libgtest-dev libgmock-dev
-  libbenchmark-dev
+  libbenchmark-dev time
   python3 python3-numpy
+  libarmnn-dev libarmnntfliteparser-dev libarmnn-cpuref-backend22
 )
 missing=()
 for p in "${packages[@]}"; do

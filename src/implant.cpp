@@ -51,6 +51,23 @@ ImplantResult implant(const ImplantOptions& options) {
     throw Error("model file '" + options.input + "': " +
                 describe_float_findings(info, result.float_tensors) + "\nnothing was written");
   }
+  result.target = derive.target;
+  if (options.check_rules) {
+    result.findings = check_rules(info, plan, derive.target);
+    std::string errors;
+    size_t error_count = 0;
+    for (const auto& f : result.findings) {
+      if (f.severity != Severity::Error) continue;
+      ++error_count;
+      errors += "\n  " + describe_finding(info, f);
+    }
+    if (error_count && !options.force) {
+      throw Error("model file '" + options.input + "': the quantized model breaks " +
+                  std::to_string(error_count) + " rule(s) of the " + target_name(derive.target) +
+                  " target (choose the target with --rules; --force writes anyway):" + errors +
+                  "\nnothing was written");
+    }
+  }
   for (const auto& [ref, edit] : plan.tensors) {
     const TensorInfo& t = info.tensor(ref.subgraph, ref.tensor);
     ChangeRecord c;

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "check/float_check.h"
+#include "check/rule_check.h"
 #include "derive/derive.h"
 #include "model/model.h"
 #include "plan/edit_plan.h"
@@ -32,6 +33,8 @@ struct ImplantOptions {
   // fields above and below).
   DeriveOptions derive;
   std::optional<Target> target;  // default: by the model's format
+  bool check_rules = true;       // run the per-operator rule check
+  bool force = false;            // write even when the rule check finds errors
 };
 
 // One line of what changed, for people and for reports.
@@ -50,6 +53,8 @@ struct ImplantResult {
   Format format = Format::Circle;
   std::vector<ChangeRecord> changes;  // model order
   std::vector<FloatFinding> float_tensors;  // left float (only with allow_float)
+  Target target = Target::ONE;
+  std::vector<Finding> findings;  // rule check: warnings, and errors when forced
   size_t output_bytes = 0;
   size_t subgraph_count = 0;
 };

@@ -146,9 +146,19 @@ TEST_P(DeriveTest, ConcatenationSharesParametersBothWays) {
   auto m = run(options(b, {{"a", "uint8", {0.5f}, {3}}, {"c", "uint8", {0.5f}, {3}}}));
   EXPECT_EQ(tensor(*m, out).quant.scale, std::vector<float>{0.5f});
   EXPECT_EQ(tensor(*m, out).quant.zero_point, std::vector<int64_t>{3});
-  // Output given: the missing input takes the output's; the given one is left as the user wrote.
+  // Output given: the missing input takes the output's. The conflicting one the user gave is
+  // reported by the rule check, not overwritten: with --force it is written as given.
   auto o = options(b, {{"a", "uint8", {0.25f}, {1}}, {"out", "uint8", {0.5f}, {3}}});
   o.output = dir.file("back" + ext());
+  try {
+    implant(o);
+    ADD_FAILURE() << "conflicting Concatenation parameters must be reported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[same-scale] CONCATENATION (operator 0), tensors 'a', 'out'"),
+              std::string::npos)
+        << e.what();
+  }
+  o.force = true;
   m = run(o);
   EXPECT_EQ(tensor(*m, c).quant.scale, std::vector<float>{0.5f});
   EXPECT_EQ(tensor(*m, a).quant.scale, std::vector<float>{0.25f});

@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help / --version exit 0; every usage error exits 2, as documented (CLI11 uses 100+).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   for (auto& sub : subcommands) {
     if (!sub.app->parsed()) continue;

@@ -85,11 +85,15 @@ struct Deriver {
       const BufferInfo& b = model.buffers[info.buffer];
       if (b.size != static_cast<size_t>(info.element_count()) * 4) return;  // planner reports
       BufferContent content;
-      content.owned.resize(static_cast<size_t>(info.element_count()) *
-                           static_cast<size_t>(qtype_info(qtype).size));
-      if (quantize_float32(b.data, info.shape, e.quant, qtype, options.rounding,
-                           content.owned.data()) >= 0)
-        return;  // NaN data: leave the tensor float, the float check names it
+      QuantizeRecipe r;
+      r.source = b.data;
+      r.source_size = b.size;
+      r.shape = info.shape;
+      r.quant = e.quant;
+      r.qtype = qtype;
+      r.rounding = options.rounding;
+      r.context = "tensor '" + info.name + "' (derived: " + why + ")";
+      content.recipe = std::move(r);
       e.data = TensorEdit::Data::Quantized;
       plan.new_data.emplace_back(TensorRef{s, uint32_t(t)}, std::move(content));
     }

@@ -1,6 +1,5 @@
 #include "plan/buffer_placement.h"
 
-#include <cstring>
 #include <set>
 
 namespace qimplant {
@@ -25,8 +24,7 @@ void place_new_data(const ModelInfo& model, EditPlan& plan) {
     }
     if (all_edited) {
       const BufferContent& first = plan.buffers.at(buffer);
-      if (first.size() == content.size() &&
-          std::memcmp(first.data(), content.data(), first.size()) == 0) {
+      if (first.same_bytes(content)) {
         continue;  // same bytes: keep sharing
       }
     }

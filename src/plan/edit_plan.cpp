@@ -1,6 +1,55 @@
 #include "plan/edit_plan.h"
 
+#include <cstring>
+
+#include "util/error.h"
+
 namespace qimplant {
+
+size_t BufferContent::size() const {
+  if (view) return view->nbytes;
+  if (recipe) {
+    size_t n = 1;
+    for (int32_t d : recipe->shape) n *= static_cast<size_t>(d < 0 ? 0 : d);
+    return n * static_cast<size_t>(qtype_info(recipe->qtype).size);
+  }
+  return owned.size();
+}
+
+void BufferContent::write_to(uint8_t* out) const {
+  if (view) {
+    if (view->nbytes) std::memcpy(out, view->data, view->nbytes);
+  } else if (recipe) {
+    const QuantizeRecipe& r = *recipe;
+    const int64_t nan_at = quantize_float32(r.source, r.shape, r.quant, r.qtype, r.rounding, out);
+    if (nan_at >= 0) {
+      throw Error(r.context + ": the tensor's float data has NaN at element " +
+                  std::to_string(nan_at) +
+                  "; it cannot be quantized (give \"value\" or fix the model); nothing was written");
+    }
+  } else if (!owned.empty()) {
+    std::memcpy(out, owned.data(), owned.size());
+  }
+}
+
+bool BufferContent::same_bytes(const BufferContent& o) const {
+  if (recipe && o.recipe) {
+    const QuantizeRecipe &a = *recipe, &b = *o.recipe;
+    return a.source == b.source && a.shape == b.shape && a.quant == b.quant &&
+           a.quant.quantized_dimension == b.quant.quantized_dimension && a.qtype == b.qtype &&
+           a.rounding == b.rounding;
+  }
+  if (recipe || o.recipe) return false;  // conservative: a new buffer is always correct
+  const uint8_t* pa = view ? view->data : owned.data();
+  const uint8_t* pb = o.view ? o.view->data : o.owned.data();
+  return size() == o.size() && (size() == 0 || std::memcmp(pa, pb, size()) == 0);
+}
+
+std::pair<const uint8_t*, size_t> BufferContent::source_span() const {
+  if (view) return {view->data, view->nbytes};
+  if (recipe) return {recipe->source, recipe->source_size};
+  return {nullptr, 0};
+}
 
 const char* origin_name(EditOrigin origin) {
   switch (origin) {

@@ -13,6 +13,7 @@
 #include "io/npy.h"
 #include "model/model.h"
 #include "plan/resolve.h"
+#include "quant/quantize.h"
 
 namespace qimplant {
 
@@ -32,12 +33,35 @@ struct TensorEdit {
   enum class Data { None, FromValue, Quantized } data = Data::None;
 };
 
-// New contents of a buffer: bytes owned here, or a zero-copy view into a value npy file.
+// How a buffer's new bytes are made. Quantizing from float is deferred to the writer, which
+// quantizes straight into the output: a gigabyte model is then never held twice.
+struct QuantizeRecipe {
+  const uint8_t* source = nullptr;  // float32 data in the input mapping
+  size_t source_size = 0;
+  std::vector<int32_t> shape;
+  QuantParams quant;
+  QType qtype = QType::Int8;
+  Rounding rounding = Rounding::HalfToEven;
+  std::string context;  // who asked for it, to start the NaN message
+};
+
+// New contents of a buffer: bytes owned here, a zero-copy view into a value npy file, or a
+// quantization recipe.
 struct BufferContent {
   std::vector<uint8_t> owned;
   std::optional<npy::Array> view;
-  const uint8_t* data() const { return view ? view->data : owned.data(); }
-  size_t size() const { return view ? view->nbytes : owned.size(); }
+  std::optional<QuantizeRecipe> recipe;
+
+  size_t size() const;
+  // Writes the bytes to `out` (size() bytes). Throws Error when float data to quantize holds NaN.
+  void write_to(uint8_t* out) const;
+  // Whether two contents give the same bytes (for buffers several edited tensors share).
+  bool same_bytes(const BufferContent& other) const;
+  // Input pages this content reads (mapped float data or npy file), to drop once written.
+  std::pair<const uint8_t*, size_t> source_span() const;
+  const std::shared_ptr<const MappedFile>* source_file() const {
+    return view ? &view->storage : nullptr;
+  }
 };
 
 struct EditPlan {

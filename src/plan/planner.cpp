@@ -21,6 +21,12 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return out + "]";
 }
 
+// What a quantized_dimension must be for a tensor of this rank, for messages.
+std::string expected_dimension(int32_t rank) {
+  if (rank == 0) return "expected 0: the tensor is a scalar, it has no dimensions";
+  return "expected 0.." + std::to_string(rank - 1);
+}
+
 struct Planner {
   Planner(const ModelInfo& m, const std::string& path, const QParamFile& q, const PlanOptions& o)
       : model(m), model_path(path), qparams(q), options(o) {}
@@ -74,7 +80,7 @@ struct Planner {
       if (dim >= rank) {
         fail(e, "quantized_dimension",
              "is " + std::to_string(dim) + ", but the tensor has shape " + shape_text(t.shape) +
-                 " (rank " + std::to_string(rank) + "); expected 0.." + std::to_string(rank - 1));
+                 " (rank " + std::to_string(rank) + "); " + expected_dimension(rank));
       }
       if (static_cast<int64_t>(t.shape[dim]) != static_cast<int64_t>(e.scale.size())) {
         fail(e, "scale",
@@ -89,7 +95,7 @@ struct Planner {
       if (dim != 0 && dim >= rank) {
         fail(e, "quantized_dimension",
              "is " + std::to_string(dim) + ", but the tensor has shape " + shape_text(t.shape) +
-                 " (rank " + std::to_string(rank) + ")");
+                 " (rank " + std::to_string(rank) + "); " + expected_dimension(rank));
       }
       edit.quant.quantized_dimension = dim;
     }
@@ -127,15 +133,15 @@ struct Planner {
       content.view = v;
       edit.data = TensorEdit::Data::FromValue;
     } else {
-      content.owned.resize(static_cast<size_t>(count) * static_cast<size_t>(qi.size));
-      const int64_t nan_at = quantize_float32(src.data, t.shape, edit.quant, e.dtype,
-                                              options.rounding, content.owned.data());
-      if (nan_at >= 0) {
-        fail(e, "",
-             "the tensor's float data in the model '" + model_path + "' has NaN at element " +
-                 std::to_string(nan_at) +
-                 "; it cannot be quantized (give \"value\" or fix the model)");
-      }
+      QuantizeRecipe r;
+      r.source = src.data;
+      r.source_size = src.size;
+      r.shape = t.shape;
+      r.quant = edit.quant;
+      r.qtype = e.dtype;
+      r.rounding = options.rounding;
+      r.context = where(e);
+      content.recipe = std::move(r);
       edit.data = TensorEdit::Data::Quantized;
     }
     plan.new_data.emplace_back(ref, std::move(content));

@@ -33,12 +33,35 @@ std::string json_type_name(const json& j) {
   }
 }
 
+// A key from qparam.json as messages show it: control characters escaped, so that a stray "\n"
+// in a key cannot break the one-line message.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char ch : text) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 class EntryReader {
  public:
   EntryReader(const QParamFile& file, const std::string& key) : file_(file), key_(key) {}
 
   std::string where(const std::string& field) const {
-    return "qparam file '" + file_.path + "': tensor '" + key_ + "': \"" + field + "\"";
+    return "qparam file '" + file_.path + "': tensor '" + printable(key_) + "': \"" +
+           printable(field) + "\"";
   }
 
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
@@ -65,7 +88,7 @@ class EntryReader {
 
   QParamEntry read(const json& obj) const {
     if (!obj.is_object()) {
-      throw Error("qparam file '" + file_.path + "': tensor '" + key_ +
+      throw Error("qparam file '" + file_.path + "': tensor '" + printable(key_) +
                   "': expected an object with \"dtype\", \"scale\", \"zerop\", found " +
                   json_type_name(obj));
     }
@@ -138,9 +161,12 @@ class EntryReader {
     if (auto it = obj.find("quantized_dimension"); it != obj.end()) {
       if (!it->is_number_integer() && !it->is_number_unsigned())
         fail("quantized_dimension", "expected an integer, found " + json_type_name(*it));
-      if (it->is_number_unsigned() ? it->get<uint64_t>() > 1000u
-                                   : (it->get<int64_t>() < 0 || it->get<int64_t>() > 1000))
+      if (!it->is_number_unsigned() && it->get<int64_t>() < 0)
         fail("quantized_dimension", "expected a dimension index >= 0, found " + it->dump());
+      // The planner checks it against the tensor's rank; this only keeps it in int32 range.
+      if (it->get<uint64_t>() > 1000u)
+        fail("quantized_dimension",
+             "expected a dimension index smaller than the tensor's rank, found " + it->dump());
       e.quantized_dimension = it->get<int32_t>();
     } else if (e.scale.size() > 1) {
       fail("quantized_dimension",
@@ -222,10 +248,11 @@ QParamFile read_qparam_file(const std::string& path) {
                 json_type_name(root));
   }
   if (!duplicate.empty() && duplicate_in_entry.empty())
-    throw Error("qparam file '" + path + "': tensor '" + duplicate +
+    throw Error("qparam file '" + path + "': tensor '" + printable(duplicate) +
                 "' appears more than once; give each tensor one entry");
   if (!duplicate.empty())
-    throw Error("qparam file '" + path + "': tensor '" + duplicate_in_entry + "': \"" + duplicate +
+    throw Error("qparam file '" + path + "': tensor '" + printable(duplicate_in_entry) + "': \"" +
+                printable(duplicate) +
                 "\": appears more than once in the entry; give each key once");
   for (auto it = root.begin(); it != root.end(); ++it) {
     EntryReader reader(file, it.key());

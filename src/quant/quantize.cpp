@@ -11,6 +11,22 @@ const char* rounding_name(Rounding r) {
 
 namespace {
 
+// Rounds v (|v| < 2^23, so v - trunc(v) is exact) without a libm call: this loop runs over
+// every weight of the model.
+template <Rounding R>
+inline int64_t round_small(float v) {
+  const int64_t i = static_cast<int64_t>(v);  // truncates toward zero
+  const float frac = v - static_cast<float>(i);
+  if (R == Rounding::HalfAwayFromZero) {
+    if (frac >= 0.5f) return i + 1;
+    if (frac <= -0.5f) return i - 1;
+    return i;
+  }
+  if (frac > 0.5f || (frac == 0.5f && (i & 1))) return i + 1;
+  if (frac < -0.5f || (frac == -0.5f && (i & 1))) return i - 1;
+  return i;
+}
+
 inline double round_half(double v, Rounding r) {
   return r == Rounding::HalfToEven ? std::nearbyint(v) : std::round(v);
 }
@@ -22,44 +38,83 @@ inline int64_t clamp_to(double v, const QTypeInfo& qi) {
   return static_cast<int64_t>(v);
 }
 
-inline int64_t quantize_one(float x, float scale, float inv_scale, int64_t zp,
-                            const QTypeInfo& qi, Rounding r) {
-  double scaled;
-  if (qi.size <= 2) {
-    scaled = static_cast<double>(x * inv_scale);  // float32 product, as the frameworks do
-  } else {
-    scaled = static_cast<double>(x) / static_cast<double>(scale);
-  }
-  const double rounded = round_half(scaled, r);
-  return clamp_to(rounded + static_cast<double>(zp), qi);
+// 32/64-bit targets (biases): double division keeps integer precision.
+inline int64_t quantize_wide(float x, float scale, int64_t zp, const QTypeInfo& qi, Rounding r) {
+  const double scaled = static_cast<double>(x) / static_cast<double>(scale);
+  return clamp_to(round_half(scaled, r) + static_cast<double>(zp), qi);
 }
 
-inline void store(int64_t v, int size, uint8_t* out) {
-  switch (size) {
-    case 1: {
-      const int8_t b = static_cast<int8_t>(static_cast<uint8_t>(v & 0xff));
-      std::memcpy(out, &b, 1);
-      break;
+// 8/16-bit targets: float32 product with the reciprocal, as PyTorch and TFLite compute it.
+// Values beyond the type's range clamp anyway, so v is clamped first to keep it small.
+template <Rounding R>
+inline int64_t quantize_narrow(float x, float inv_scale, int64_t zp, int64_t lo, int64_t hi) {
+  float v = x * inv_scale;
+  const float limit = 1048576.0f;  // far beyond any 16-bit range plus zero point
+  if (v > limit) v = limit;
+  if (v < -limit) v = -limit;
+  int64_t q = round_small<R>(v) + zp;
+  return q < lo ? lo : (q > hi ? hi : q);
+}
+
+template <typename T>
+inline void store(int64_t v, uint8_t* out) {
+  const T t = static_cast<T>(v);
+  std::memcpy(out, &t, sizeof(T));
+}
+
+template <typename T, Rounding R>
+int64_t run_narrow(const uint8_t* data, size_t outer, size_t channels, size_t inner,
+                   const QuantParams& q, const QTypeInfo& qi, uint8_t* out) {
+  size_t i = 0;
+  for (size_t o = 0; o < outer; ++o) {
+    for (size_t c = 0; c < channels; ++c) {
+      const float inv = 1.0f / q.scale[c];
+      const int64_t zp = q.zero_point[c];
+      for (size_t k = 0; k < inner; ++k, ++i) {
+        float x;
+        std::memcpy(&x, data + i * 4, 4);
+        if (x != x) return static_cast<int64_t>(i);  // NaN
+        store<T>(quantize_narrow<R>(x, inv, zp, qi.min, qi.max), out + i * sizeof(T));
+      }
     }
-    case 2: {
-      const int16_t h = static_cast<int16_t>(v);
-      std::memcpy(out, &h, 2);
-      break;
-    }
-    case 4: {
-      const int32_t w = static_cast<int32_t>(v);
-      std::memcpy(out, &w, 4);
-      break;
-    }
-    default: std::memcpy(out, &v, 8);
   }
+  return -1;
+}
+
+template <typename T>
+int64_t run_wide(const uint8_t* data, size_t outer, size_t channels, size_t inner,
+                 const QuantParams& q, const QTypeInfo& qi, Rounding r, uint8_t* out) {
+  size_t i = 0;
+  for (size_t o = 0; o < outer; ++o) {
+    for (size_t c = 0; c < channels; ++c) {
+      for (size_t k = 0; k < inner; ++k, ++i) {
+        float x;
+        std::memcpy(&x, data + i * 4, 4);
+        if (std::isnan(x)) return static_cast<int64_t>(i);
+        store<T>(quantize_wide(x, q.scale[c], q.zero_point[c], qi, r), out + i * sizeof(T));
+      }
+    }
+  }
+  return -1;
+}
+
+template <typename T>
+int64_t run_narrow_any(const uint8_t* data, size_t outer, size_t channels, size_t inner,
+                       const QuantParams& q, const QTypeInfo& qi, Rounding r, uint8_t* out) {
+  return r == Rounding::HalfToEven
+             ? run_narrow<T, Rounding::HalfToEven>(data, outer, channels, inner, q, qi, out)
+             : run_narrow<T, Rounding::HalfAwayFromZero>(data, outer, channels, inner, q, qi, out);
 }
 
 }  // namespace
 
 int64_t quantize_value(float x, float scale, int64_t zero_point, QType qtype, Rounding rounding) {
   const QTypeInfo& qi = qtype_info(qtype);
-  return quantize_one(x, scale, 1.0f / scale, zero_point, qi, rounding);
+  if (qi.size > 2) return quantize_wide(x, scale, zero_point, qi, rounding);
+  const float inv = 1.0f / scale;
+  return rounding == Rounding::HalfToEven
+             ? quantize_narrow<Rounding::HalfToEven>(x, inv, zero_point, qi.min, qi.max)
+             : quantize_narrow<Rounding::HalfAwayFromZero>(x, inv, zero_point, qi.min, qi.max);
 }
 
 int64_t quantize_float32(const uint8_t* data, const std::vector<int32_t>& shape,
@@ -67,22 +122,22 @@ int64_t quantize_float32(const uint8_t* data, const std::vector<int32_t>& shape,
   const QTypeInfo& qi = qtype_info(qtype);
   size_t count = 1;
   for (int32_t d : shape) count *= static_cast<size_t>(d < 0 ? 0 : d);
-  const size_t channels = q.scale.size();
-  size_t inner = 1;  // elements per step of the quantized dimension
-  if (channels > 1) {
-    for (size_t d = static_cast<size_t>(q.quantized_dimension) + 1; d < shape.size(); ++d)
-      inner *= static_cast<size_t>(shape[d]);
+  if (count == 0) return -1;
+  // Walk the data as [outer, channels, inner] so each channel's parameters are loaded once.
+  size_t channels = 1, inner = count;
+  if (q.scale.size() > 1) {
+    const size_t dim = static_cast<size_t>(q.quantized_dimension);
+    channels = q.scale.size();
+    inner = 1;
+    for (size_t d = dim + 1; d < shape.size(); ++d) inner *= static_cast<size_t>(shape[d]);
   }
-  std::vector<float> inv(channels);
-  for (size_t c = 0; c < channels; ++c) inv[c] = 1.0f / q.scale[c];
-
-  for (size_t i = 0; i < count; ++i) {
-    float x;
-    std::memcpy(&x, data + i * 4, 4);
-    if (std::isnan(x)) return static_cast<int64_t>(i);
-    const size_t c = channels > 1 ? (i / inner) % channels : 0;
-    store(quantize_one(x, q.scale[c], inv[c], q.zero_point[c], qi, rounding), qi.size,
-          out + i * static_cast<size_t>(qi.size));
+  const size_t outer = count / (channels * inner);
+  switch (qtype) {
+    case QType::UInt8: return run_narrow_any<uint8_t>(data, outer, channels, inner, q, qi, rounding, out);
+    case QType::Int8: return run_narrow_any<int8_t>(data, outer, channels, inner, q, qi, rounding, out);
+    case QType::Int16: return run_narrow_any<int16_t>(data, outer, channels, inner, q, qi, rounding, out);
+    case QType::Int32: return run_wide<int32_t>(data, outer, channels, inner, q, qi, rounding, out);
+    case QType::Int64: return run_wide<int64_t>(data, outer, channels, inner, q, qi, rounding, out);
   }
   return -1;
 }

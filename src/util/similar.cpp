@@ -140,15 +140,51 @@ double aligned_words(const std::vector<std::string>& q, const std::vector<std::s
   return prev[c.size()];
 }
 
+// The numbers in words, in order: "layer1.0.conv2" -> 1, 0, 2.
+std::vector<std::string> numbers_of(const std::vector<std::string>& words) {
+  std::vector<std::string> out;
+  for (const auto& w : words) {
+    std::string cur;
+    for (char c : w) {
+      if (std::isdigit(static_cast<unsigned char>(c))) {
+        cur += c;
+      } else if (!cur.empty()) {
+        out.push_back(cur);
+        cur.clear();
+      }
+    }
+    if (!cur.empty()) out.push_back(cur);
+  }
+  return out;
+}
+
+// Whether the query's numbers appear in the candidate in the same order. Layer indices are what
+// tell "layer1.1.conv1" from "layer1.0.conv1"; a candidate whose numbers contradict them is
+// another layer, however many words it shares.
+bool numbers_fit(const std::vector<std::string>& query, const std::vector<std::string>& cand) {
+  size_t j = 0;
+  for (const auto& n : query) {
+    while (j < cand.size() && cand[j] != n) ++j;
+    if (j == cand.size()) return false;
+    ++j;
+  }
+  return true;
+}
+
 struct Query {
   std::vector<std::string> all_words, words;  // words: without boilerplate
+  std::vector<std::string> numbers;
   std::string folded;
   explicit Query(const std::string& s)
-      : all_words(split_words(s)), words(meaningful(all_words)), folded(join(all_words)) {}
+      : all_words(split_words(s)),
+        words(meaningful(all_words)),
+        numbers(numbers_of(words)),
+        folded(join(all_words)) {}
 };
 
 constexpr double kCover = 0.65, kPrecision = 0.15, kEdit = 0.2;
 constexpr double kFusedPart = 0.95;  // one part of "a;b;c" is a little less likely than a name
+constexpr double kOtherNumbers = 0.8;  // the candidate's numbers contradict the query's
 constexpr double kMinScore = 0.3;
 
 // Word-only part of the score of one candidate name (no ';' splitting); 0 shares no word.
@@ -173,8 +209,10 @@ Scored score(const Query& q, const std::string& candidate, bool with_edit) {
   }
   auto consider = [&](const std::vector<std::string>& words, const std::string& text,
                       double factor) {
-    const double w = word_score(q, meaningful(words));
+    const auto kept = meaningful(words);
+    const double w = word_score(q, kept);
     if (w <= 0.0) return;
+    if (!numbers_fit(q.numbers, numbers_of(kept))) factor *= kOtherNumbers;
     s.words = std::max(s.words, factor * w);
     if (with_edit) s.full = std::max(s.full, factor * (w + kEdit * edit_similarity(q.folded, text)));
   };

@@ -42,12 +42,12 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan) 
   for (size_t i = 0; i < total; ++i) {
     const typename S::Buffer* old = i < info.buffers.size() ? in_buffers->Get(i) : nullptr;
     auto edited = plan.buffers.find(static_cast<uint32_t>(i));
+    const BufferContent* content = edited != plan.buffers.end() ? &edited->second : nullptr;
     const uint8_t* data = nullptr;
     size_t size = 0;
     bool has_data = false;
-    if (edited != plan.buffers.end()) {
-      data = edited->second.data();
-      size = edited->second.size();
+    if (content) {
+      size = content->size();
       has_data = true;
     } else if (old && old->offset() > 1) {
       throw Error("model file '" + input.path() + "': buffer " + std::to_string(i) +
@@ -65,9 +65,20 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan) 
     flatbuffers::Offset<flatbuffers::Vector<uint8_t>> vec;
     if (has_data) {
       fbb.ForceVectorAlignment(size, sizeof(uint8_t), kBufferAlignment);
-      vec = fbb.CreateVector(data, size);
-      if (edited == plan.buffers.end() && size > (1u << 20)) {
-        // Read once and copied: let the kernel drop the input pages from our RSS.
+      if (content) {
+        uint8_t* out = nullptr;
+        vec = fbb.CreateUninitializedVector(size, sizeof(uint8_t), &out);
+        content->write_to(out);
+        // The source was read once: drop its pages (input mapping or npy file) from our RSS.
+        const auto [src, src_size] = content->source_span();
+        if (content->view) {
+          content->view->storage->release(static_cast<size_t>(src - content->view->storage->data()),
+                                          src_size);
+        } else if (src && src_size > 0) {
+          input.file().release(static_cast<size_t>(src - input.file().data()), src_size);
+        }
+      } else {
+        vec = fbb.CreateVector(data, size);
         input.file().release(static_cast<size_t>(data - input.file().data()), size);
       }
     }

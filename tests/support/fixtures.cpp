@@ -16,7 +16,7 @@ ModelBuilder conv2d_model(Format format) {
   return b;
 }
 
-std::vector<QParamSpec> conv2d_qparams() {
+std::vector<QParamSpec> conv2d_qparams_one_readme() {
   QParamSpec ifm{"ifm", "uint8", {0.27102426f}, {216}};
   QParamSpec ker{"ker", "uint8", {0.44855267f}, {103}};
   ker.value_descr = "|u1";
@@ -28,6 +28,23 @@ std::vector<QParamSpec> conv2d_qparams() {
   bias.value_bytes = {88, 0, 0, 0};
   QParamSpec ofm{"ofm", "uint8", {0.83054835f}, {7}};
   return {ifm, ker, bias, ofm};
+}
+
+}  // namespace qimplant::test
+
+namespace qimplant::test {
+
+std::vector<QParamSpec> conv2d_qparams() {
+  auto specs = conv2d_qparams_one_readme();
+  specs[2].scale = {specs[0].scale[0] * specs[1].scale[0]};
+  specs[2].zerop = {0};
+  return specs;
+}
+
+std::vector<QParamSpec> conv2d_qparams_derived_bias() {
+  auto specs = conv2d_qparams_one_readme();
+  specs.erase(specs.begin() + 2);
+  return specs;
 }
 
 }  // namespace qimplant::test

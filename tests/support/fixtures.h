@@ -10,7 +10,13 @@ namespace qimplant::test {
 
 // ONE's README example: CONV_2D with ifm [1,2,2,2], ker [1,1,1,2], bias [1], ofm [1,2,2,1].
 ModelBuilder conv2d_model(Format format);
-// The README's qparam.json for it (0.npy .. 9.npy values), "value" given for ker and bias.
+// ONE's README qparam.json for it ("value" given for ker and bias), except that the bias
+// parameters (5.npy, 6.npy) follow the bias rule: scale = ifm scale x ker scale, zero point 0.
+// ONE's README has random numbers there, which the rule check rightly rejects.
 std::vector<QParamSpec> conv2d_qparams();
+// Exactly ONE's README values, bias included (the rule check reports them).
+std::vector<QParamSpec> conv2d_qparams_one_readme();
+// The same without the bias entry: q-implant derives it.
+std::vector<QParamSpec> conv2d_qparams_derived_bias();
 
 }  // namespace qimplant::test

@@ -6,13 +6,16 @@
 //
 // Inputs bind to the subgraph-0 inputs in order; a .npy must match the input's element size
 // and count (dtype is not enforced beyond size), anything else is read as raw bytes.
-// Output i goes to OUT_PREFIX<i>.npy; --print also prints the values and quant params.
+// Output i goes to OUT_PREFIX<i>.npy. Each input and output is described on stdout as
+//   input|output NAME type=QAsymmU8 shape=[1,2,2,3] scale=0.05 zp=128
+// and --print adds a line with its values.
 #include <armnn/ArmNN.hpp>
 #include <armnnTfLiteParser/ITfLiteParser.hpp>
 
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -59,14 +62,22 @@ std::vector<uint8_t> npy_payload(const std::vector<uint8_t>& file, std::string* 
 
 const char* npy_descr(armnn::DataType t) {
   switch (t) {
-    case armnn::DataType::Float32: return "<f4";
-    case armnn::DataType::QAsymmU8: return "|u1";
-    case armnn::DataType::QAsymmS8: return "|i1";
-    case armnn::DataType::QSymmS8: return "|i1";
-    case armnn::DataType::QSymmS16: return "<i2";
-    case armnn::DataType::Signed32: return "<i4";
-    case armnn::DataType::Boolean: return "|u1";
-    default: throw std::runtime_error("unsupported output type");
+    case armnn::DataType::Float32:
+      return "<f4";
+    case armnn::DataType::QAsymmU8:
+      return "|u1";
+    case armnn::DataType::QAsymmS8:
+      return "|i1";
+    case armnn::DataType::QSymmS8:
+      return "|i1";
+    case armnn::DataType::QSymmS16:
+      return "<i2";
+    case armnn::DataType::Signed32:
+      return "<i4";
+    case armnn::DataType::Boolean:
+      return "|u1";
+    default:
+      throw std::runtime_error("unsupported output type");
   }
 }
 
@@ -95,14 +106,14 @@ void write_npy(const std::string& path, const armnn::TensorInfo& info, const voi
 
 void describe(std::ostream& os, const std::string& name, const armnn::TensorInfo& info) {
   os << name << " type=" << armnn::GetDataTypeName(info.GetDataType()) << " shape=[";
-  for (unsigned i = 0; i < info.GetNumDimensions(); ++i)
-    os << (i ? "," : "") << info.GetShape()[i];
+  for (unsigned i = 0; i < info.GetNumDimensions(); ++i) os << (i ? "," : "") << info.GetShape()[i];
   os << "]";
   if (info.IsQuantized()) {
     if (info.HasMultipleQuantizationScales()) {
       os << " scales=" << info.GetQuantizationScales().size();
     } else {
-      os << " scale=" << info.GetQuantizationScale() << " zp=" << info.GetQuantizationOffset();
+      os << " scale=" << std::setprecision(9) << info.GetQuantizationScale()
+         << " zp=" << info.GetQuantizationOffset();
     }
   }
   os << "\n";
@@ -120,16 +131,21 @@ void print_values(std::ostream& os, const armnn::TensorInfo& info, const std::ve
         break;
       }
       case armnn::DataType::QAsymmU8:
-      case armnn::DataType::Boolean: os << int(b[i]); break;
+      case armnn::DataType::Boolean:
+        os << int(b[i]);
+        break;
       case armnn::DataType::QAsymmS8:
-      case armnn::DataType::QSymmS8: os << int(static_cast<int8_t>(b[i])); break;
+      case armnn::DataType::QSymmS8:
+        os << int(static_cast<int8_t>(b[i]));
+        break;
       case armnn::DataType::Signed32: {
         int32_t v;
         std::memcpy(&v, b.data() + 4 * i, 4);
         os << v;
         break;
       }
-      default: os << "?";
+      default:
+        os << "?";
     }
   }
   os << "\n";
@@ -170,8 +186,7 @@ int main(int argc, char** argv) {
     const auto in_names = parser->GetSubgraphInputTensorNames(0);
     const auto out_names = parser->GetSubgraphOutputTensorNames(0);
     if (pos.size() - 2 != in_names.size()) {
-      std::cerr << "model has " << in_names.size() << " input(s), " << pos.size() - 2
-                << " given\n";
+      std::cerr << "model has " << in_names.size() << " input(s), " << pos.size() - 2 << " given\n";
       return 2;
     }
 
@@ -206,10 +221,8 @@ int main(int argc, char** argv) {
                   << " bytes given, model needs " << info.GetNumBytes() << "\n";
         return 2;
       }
-      if (print) {
-        describe(std::cout, "input " + in_names[i], info);
-        print_values(std::cout, info, in_data[i]);
-      }
+      describe(std::cout, "input " + in_names[i], info);
+      if (print) print_values(std::cout, info, in_data[i]);
       inputs.emplace_back(binding.first, armnn::ConstTensor(info, in_data[i].data()));
     }
 
@@ -230,10 +243,8 @@ int main(int argc, char** argv) {
     }
     for (size_t i = 0; i < out_names.size(); ++i) {
       write_npy(pos[1] + std::to_string(i) + ".npy", out_info[i], out_data[i].data());
-      if (print) {
-        describe(std::cout, "output " + out_names[i], out_info[i]);
-        print_values(std::cout, out_info[i], out_data[i]);
-      }
+      describe(std::cout, "output " + out_names[i], out_info[i]);
+      if (print) print_values(std::cout, out_info[i], out_data[i]);
     }
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

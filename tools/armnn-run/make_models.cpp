@@ -32,7 +32,8 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-// Deterministic generator (no std::uniform_* distributions: their output is implementation-defined).
+// Deterministic generator (no std::uniform_* distributions: their output is
+// implementation-defined).
 struct Rng {
   uint64_t s;
   uint32_t next() {
@@ -58,9 +59,13 @@ int64_t product(const std::vector<int32_t>& shape) {
   for (auto d : shape) n *= d;
   return n;
 }
-std::vector<int64_t> shape64(const std::vector<int32_t>& s) { return {s.begin(), s.end()}; }
+std::vector<int64_t> shape64(const std::vector<int32_t>& s) {
+  return {s.begin(), s.end()};
+}
 
-void mkdir_p(const std::string& path) { mkdir(path.c_str(), 0755); }
+void mkdir_p(const std::string& path) {
+  mkdir(path.c_str(), 0755);
+}
 
 // Quantized random activations, saved as input<index>.npy.
 std::vector<int32_t> make_input(Rng& rng, const Act& act, const std::vector<int32_t>& shape,
@@ -96,22 +101,27 @@ std::string descr_of(const std::string& dtype) {
 void out_params(const Act& act, float lo, float hi, float* scale, int64_t* zp) {
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
-  const float s = (hi - lo) * 1.05f / static_cast<float>(act.qmax - act.qmin);
+  const float margin = (hi - lo) * 0.03f;  // keeps the extremes off the clamp limits
+  lo -= margin;
+  hi += margin;
+  const float s = (hi - lo) / static_cast<float>(act.qmax - act.qmin);
   *scale = s > 0 ? s : 1.0f;
   *zp = std::clamp<int64_t>(act.qmin + std::llround(-lo / *scale), act.qmin, act.qmax);
 }
 
-// Weights of `shape` with per-channel (along dim 0) or per-tensor params: integers q drawn in
+// Weights of `shape` with per-channel (along `axis`) or per-tensor params: integers q drawn in
 // [qlo, qhi], floats (q - zp + jitter) * scale. Returns the floats, fills `q`.
 std::vector<float> make_weights(Rng& rng, const std::vector<int32_t>& shape,
                                 const std::vector<float>& scales, int64_t zp, int32_t qlo,
-                                int32_t qhi, std::vector<int32_t>* q) {
+                                int32_t qhi, std::vector<int32_t>* q, size_t axis = 0) {
   const int64_t n = product(shape);
-  const int64_t per = n / shape[0];
+  int64_t inner = 1;  // elements per step along `axis`
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
   std::vector<float> f(static_cast<size_t>(n));
   q->resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    const float s = scales.size() == 1 ? scales[0] : scales[static_cast<size_t>(i / per)];
+    const size_t ch = static_cast<size_t>((i / inner) % shape[axis]);
+    const float s = scales.size() == 1 ? scales[0] : scales[ch];
     (*q)[i] = rng.range(qlo, qhi);
     f[i] = (static_cast<float>((*q)[i] - zp) + rng.jitter()) * s;
   }
@@ -139,13 +149,13 @@ void conv_or_fc(const std::string& root, const std::string& name, bool conv, con
   Case c{name, root + "/" + name};
   mkdir_p(c.dir);
   Rng rng{seed};
-  const std::vector<int32_t> in_shape = conv ? std::vector<int32_t>{1, 4, 4, 2}
-                                             : std::vector<int32_t>{2, 8};
-  const std::vector<int32_t> ker_shape = conv ? std::vector<int32_t>{3, 3, 3, 2}
-                                              : std::vector<int32_t>{5, 8};
+  const std::vector<int32_t> in_shape =
+      conv ? std::vector<int32_t>{1, 4, 4, 2} : std::vector<int32_t>{2, 8};
+  const std::vector<int32_t> ker_shape =
+      conv ? std::vector<int32_t>{3, 3, 3, 2} : std::vector<int32_t>{5, 8};
   const int32_t oc = ker_shape[0];
-  const std::vector<int32_t> out_shape = conv ? std::vector<int32_t>{1, 2, 2, 3}
-                                              : std::vector<int32_t>{2, 5};
+  const std::vector<int32_t> out_shape =
+      conv ? std::vector<int32_t>{1, 2, 2, 3} : std::vector<int32_t>{2, 5};
   const float in_scale = act.dtype == "uint8" ? 0.05f : 0.04f;
   const int64_t in_zp = act.dtype == "uint8" ? 128 : -3;
 
@@ -160,7 +170,8 @@ void conv_or_fc(const std::string& root, const std::string& name, bool conv, con
     qlo = 0;
     qhi = 255;
   } else {
-    w_scale = per_channel ? std::vector<float>{0.007f, 0.013f, 0.0045f} : std::vector<float>{0.009f};
+    w_scale =
+        per_channel ? std::vector<float>{0.007f, 0.013f, 0.0045f} : std::vector<float>{0.009f};
     if (per_channel) w_scale.resize(static_cast<size_t>(oc), 0.006f);
     w_dtype = "int8";
     qlo = -127;
@@ -223,8 +234,7 @@ void conv_or_fc(const std::string& root, const std::string& name, bool conv, con
   b.outputs({ofm});
 
   qt::QParamSpec s_ifm{"ifm", act.dtype, {in_scale}, {in_zp}};
-  qt::QParamSpec s_ker{"ker", w_dtype, w_scale,
-                       std::vector<int64_t>(w_scale.size(), w_zp)};
+  qt::QParamSpec s_ker{"ker", w_dtype, w_scale, std::vector<int64_t>(w_scale.size(), w_zp)};
   qt::QParamSpec s_bias{"bias", "int32", b_scale, std::vector<int64_t>(b_scale.size(), 0)};
   if (with_value) {
     s_ker.value_descr = descr_of(w_dtype);
@@ -246,6 +256,78 @@ void conv_or_fc(const std::string& root, const std::string& name, bool conv, con
                            : json{{"activation", "NONE"}, {"keep_num_dims", false}};
   c.meta["float_constants"] = {{"ker", {{"shape", ker_shape}, {"data", wf}}},
                                {"bias", {{"shape", std::vector<int32_t>{oc}}, {"data", bf}}}};
+  finish(c, b);
+}
+
+// DEPTHWISE_CONV_2D (VALID, stride 1, depth_multiplier 1), int8, weights [1,3,3,C] quantized per
+// channel along dimension 3 (TFLite's layout for depthwise filters).
+void depthwise(const std::string& root, const std::string& name, bool with_value, uint64_t seed) {
+  Case c{name, root + "/" + name};
+  mkdir_p(c.dir);
+  Rng rng{seed};
+  const Act& act = kI8;
+  const int32_t ch = 3;
+  const std::vector<int32_t> in_shape{1, 4, 4, ch}, ker_shape{1, 3, 3, ch}, out_shape{1, 2, 2, ch};
+  const float in_scale = 0.03f;
+  const int64_t in_zp = 4;
+  const std::vector<float> w_scale{0.012f, 0.003f, 0.0075f};
+  std::vector<int32_t> wq;
+  const std::vector<float> wf = make_weights(rng, ker_shape, w_scale, 0, -127, 127, &wq, 3);
+  std::vector<float> b_scale;
+  for (float s : w_scale) b_scale.push_back(in_scale * s);
+  std::vector<int32_t> bq(ch);
+  std::vector<float> bf(ch);
+  for (int32_t i = 0; i < ch; ++i) {
+    bq[i] = rng.range(-2000, 2000);
+    bf[i] = (static_cast<float>(bq[i]) + rng.jitter()) * b_scale[i];
+  }
+  const auto xq = make_input(rng, act, in_shape, c.dir, 0);
+  std::vector<float> of;
+  for (int oy = 0; oy < 2; ++oy)
+    for (int ox = 0; ox < 2; ++ox)
+      for (int k = 0; k < ch; ++k) {
+        float acc = bf[k];
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx)
+            acc += static_cast<float>(xq[((oy + ky) * 4 + (ox + kx)) * ch + k] - in_zp) * in_scale *
+                   wf[(ky * 3 + kx) * ch + k];
+        of.push_back(acc);
+      }
+  float out_scale;
+  int64_t out_zp;
+  out_params(act, *std::min_element(of.begin(), of.end()), *std::max_element(of.begin(), of.end()),
+             &out_scale, &out_zp);
+
+  qt::ModelBuilder b(Format::TFLite);
+  const int32_t ifm = b.tensor("ifm", in_shape);
+  const int32_t ker = b.constant("ker", ker_shape, wf);
+  const int32_t bias = b.constant("bias", {ch}, bf);
+  const int32_t ofm = b.tensor("ofm", out_shape);
+  b.op(tflite::BuiltinOperator_DEPTHWISE_CONV_2D, {ifm, ker, bias}, {ofm});
+  b.inputs({ifm});
+  b.outputs({ofm});
+  qt::QParamSpec s_ifm{"ifm", act.dtype, {in_scale}, {in_zp}};
+  qt::QParamSpec s_ker{"ker", "int8", w_scale, {0, 0, 0}, 3};
+  qt::QParamSpec s_bias{"bias", "int32", b_scale, {0, 0, 0}, 0};
+  if (with_value) {
+    s_ker.value_descr = "|i1";
+    s_ker.value_shape = shape64(ker_shape);
+    s_ker.value_bytes = bytes_of(wq, "int8");
+    s_bias.value_descr = "<i4";
+    s_bias.value_shape = {ch};
+    s_bias.value_bytes = bytes_of(bq, "int32");
+  }
+  qt::QParamSpec s_ofm{"ofm", act.dtype, {out_scale}, {out_zp}};
+  c.specs = {s_ifm, s_ker, s_bias, s_ofm};
+  c.meta["op"] = "DEPTHWISE_CONV_2D";
+  c.meta["inputs"] = {"ifm"};
+  c.meta["output"] = "ofm";
+  c.meta["weights"] = "ker";
+  c.meta["bias"] = "bias";
+  c.meta["options"] = {
+      {"padding", "VALID"}, {"stride", 1}, {"depth_multiplier", 1}, {"activation", "NONE"}};
+  c.meta["float_constants"] = {{"ker", {{"shape", ker_shape}, {"data", wf}}},
+                               {"bias", {{"shape", std::vector<int32_t>{ch}}, {"data", bf}}}};
   finish(c, b);
 }
 
@@ -277,7 +359,8 @@ void add(const std::string& root, const std::string& name, const Act& act, uint6
   b.op(tflite::BuiltinOperator_ADD, {x, y}, {z});
   b.inputs({x, y});
   b.outputs({z});
-  c.specs = {{"x", act.dtype, {s1}, {z1}}, {"y", act.dtype, {s2}, {z2}}, {"sum", act.dtype, {so}, {zo}}};
+  c.specs = {
+      {"x", act.dtype, {s1}, {z1}}, {"y", act.dtype, {s2}, {z2}}, {"sum", act.dtype, {so}, {zo}}};
   c.meta["op"] = "ADD";
   c.meta["inputs"] = {"x", "y"};
   c.meta["output"] = "sum";
@@ -308,6 +391,106 @@ void avgpool(const std::string& root, const std::string& name, const Act& act, u
   finish(c, b);
 }
 
+// CONV_2D -> RESHAPE -> FULLY_CONNECTED, uint8. qparam.json has nothing for the RESHAPE
+// output: q-implant must propagate the CONV_2D output's parameters through it (Arm NN, like
+// TFLite, needs a RESHAPE's input and output parameters equal). The shape operand is an int32
+// constant, which stays as it is.
+void chain(const std::string& root, const std::string& name, uint64_t seed) {
+  Case c{name, root + "/" + name};
+  mkdir_p(c.dir);
+  Rng rng{seed};
+  const Act& act = kU8;
+  const float in_scale = 0.06f, w1_scale = 0.01f, w2_scale = 0.008f;
+  const int64_t in_zp = 110, w1_zp = 130, w2_zp = 125;
+  std::vector<int32_t> w1q, w2q;
+  const std::vector<float> w1 = make_weights(rng, {2, 2, 2, 2}, {w1_scale}, w1_zp, 0, 255, &w1q);
+  std::vector<int32_t> b1q(2);
+  for (auto& v : b1q) v = rng.range(-2000, 2000);
+  const auto xq = make_input(rng, act, {1, 3, 3, 2}, c.dir, 0);
+  // conv: [1,3,3,2] * [2,2,2,2] -> [1,2,2,2]; reshape -> [1,8]; fc [3,8] -> [1,3]
+  std::vector<float> h;
+  for (int oy = 0; oy < 2; ++oy)
+    for (int ox = 0; ox < 2; ++ox)
+      for (int o = 0; o < 2; ++o) {
+        float acc = static_cast<float>(b1q[o]) * in_scale * w1_scale;
+        for (int ky = 0; ky < 2; ++ky)
+          for (int kx = 0; kx < 2; ++kx)
+            for (int ic = 0; ic < 2; ++ic)
+              acc += static_cast<float>(xq[((oy + ky) * 3 + (ox + kx)) * 2 + ic] - in_zp) *
+                     in_scale * w1[((o * 2 + ky) * 2 + kx) * 2 + ic];
+        h.push_back(acc);
+      }
+  float h_scale;
+  int64_t h_zp;
+  out_params(act, *std::min_element(h.begin(), h.end()), *std::max_element(h.begin(), h.end()),
+             &h_scale, &h_zp);
+  const std::vector<float> w2 = make_weights(rng, {3, 8}, {w2_scale}, w2_zp, 0, 255, &w2q);
+  std::vector<float> b2(3), of;
+  for (int o = 0; o < 3; ++o) {
+    b2[o] = (static_cast<float>(rng.range(-2000, 2000)) + rng.jitter()) * h_scale * w2_scale;
+    float acc = b2[o];
+    for (int i = 0; i < 8; ++i) acc += h[i] * w2[o * 8 + i];
+    of.push_back(acc);
+  }
+  float out_scale;
+  int64_t out_zp;
+  out_params(act, *std::min_element(of.begin(), of.end()), *std::max_element(of.begin(), of.end()),
+             &out_scale, &out_zp);
+
+  qt::ModelBuilder b(Format::TFLite);
+  const int32_t ifm = b.tensor("ifm", {1, 3, 3, 2});
+  const int32_t ker1 = b.constant("ker1", {2, 2, 2, 2}, w1);
+  const int32_t bias1 = b.constant("bias1", {2}, std::vector<float>(2, 0.0f));
+  const int32_t hid = b.tensor("hidden", {1, 2, 2, 2});
+  const int32_t shape = b.constant_i32("new_shape", {2}, {1, 8});
+  const int32_t flat = b.tensor("flat", {1, 8});
+  const int32_t ker2 = b.constant("ker2", {3, 8}, w2);
+  const int32_t bias2 = b.constant("bias2", {3}, b2);
+  const int32_t ofm = b.tensor("ofm", {1, 3});
+  b.op(tflite::BuiltinOperator_CONV_2D, {ifm, ker1, bias1}, {hid});
+  b.op(tflite::BuiltinOperator_RESHAPE, {hid, shape}, {flat});
+  b.op(tflite::BuiltinOperator_FULLY_CONNECTED, {flat, ker2, bias2}, {ofm});
+  b.inputs({ifm});
+  b.outputs({ofm});
+
+  qt::QParamSpec s_ifm{"ifm", act.dtype, {in_scale}, {in_zp}};
+  qt::QParamSpec s_ker1{"ker1", "uint8", {w1_scale}, {w1_zp}};
+  s_ker1.value_descr = "|u1";
+  s_ker1.value_shape = {2, 2, 2, 2};
+  s_ker1.value_bytes = bytes_of(w1q, "uint8");
+  qt::QParamSpec s_bias1{"bias1", "int32", {in_scale * w1_scale}, {0}};
+  s_bias1.value_descr = "<i4";
+  s_bias1.value_shape = {2};
+  s_bias1.value_bytes = bytes_of(b1q, "int32");
+  qt::QParamSpec s_hid{"hidden", act.dtype, {h_scale}, {h_zp}};
+  qt::QParamSpec s_ker2{"ker2", "uint8", {w2_scale}, {w2_zp}};  // quantized from float
+  qt::QParamSpec s_bias2{"bias2", "int32", {h_scale * w2_scale}, {0}};
+  qt::QParamSpec s_ofm{"ofm", act.dtype, {out_scale}, {out_zp}};
+  c.specs = {s_ifm, s_ker1, s_bias1, s_hid, s_ker2, s_bias2, s_ofm};
+
+  c.meta["op"] = "CHAIN";
+  c.meta["inputs"] = {"ifm"};
+  c.meta["output"] = "ofm";
+  c.meta["chain"] = json::array(
+      {{{"op", "CONV_2D"},
+        {"inputs", {"ifm"}},
+        {"output", "hidden"},
+        {"weights", "ker1"},
+        {"bias", "bias1"},
+        {"options", {{"padding", "VALID"}, {"stride", 1}}}},
+       {{"op", "RESHAPE"}, {"inputs", {"hidden"}}, {"output", "flat"}, {"shape", {1, 8}}},
+       {{"op", "FULLY_CONNECTED"},
+        {"inputs", {"flat"}},
+        {"output", "ofm"},
+        {"weights", "ker2"},
+        {"bias", "bias2"}}});
+  // 'flat' is in no qparam entry: q-implant is expected to give it 'hidden''s parameters.
+  c.meta["same_params"] = {{"flat", "hidden"}};
+  c.meta["float_constants"] = {{"ker2", {{"shape", {3, 8}}, {"data", w2}}},
+                               {"bias2", {{"shape", {3}}, {"data", b2}}}};
+  finish(c, b);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -325,10 +508,13 @@ int main(int argc, char** argv) {
     conv_or_fc(root, "conv_i8_pc_float", true, kI8, true, false, 5);
     conv_or_fc(root, "fc_u8", false, kU8, false, true, 6);
     conv_or_fc(root, "fc_i8_float", false, kI8, false, false, 7);
+    depthwise(root, "dwconv_i8_pc", true, 12);
+    depthwise(root, "dwconv_i8_pc_float", false, 13);
     add(root, "add_u8", kU8, 8);
     add(root, "add_i8", kI8, 9);
     avgpool(root, "avgpool_u8", kU8, 10);
     avgpool(root, "avgpool_i8", kI8, 11);
+    chain(root, "chain_u8", 14);
   } catch (const std::exception& e) {
     std::cerr << "make_models: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,308 @@
+#include "check/rule_check.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "model/op_properties.h"
+#include "rules/target.h"
+
+namespace qimplant {
+
+namespace {
+
+constexpr int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
+
+std::string params_text(const QuantParams& q) {
+  std::ostringstream os;
+  os.precision(9);
+  if (q.empty()) return "no quantization parameters";
+  if (q.scale.size() == 1) {
+    os << "scale " << q.scale[0] << ", zero point " << (q.zero_point.empty() ? 0 : q.zero_point[0]);
+  } else {
+    os << q.scale.size() << " per-channel scales along dimension " << q.quantized_dimension;
+  }
+  return os.str();
+}
+
+bool close(float a, float b) {
+  return std::fabs(double(a) - double(b)) <= 1e-6 * std::max(std::fabs(double(a)), std::fabs(double(b)));
+}
+
+struct Checker {
+  const ModelInfo& model;
+  const EditPlan& plan;
+  Target target;
+  std::vector<Finding> findings;
+
+  uint32_t s = 0;
+  int32_t op_index = 0;
+  const OperatorInfo* op = nullptr;
+
+  struct View {
+    const TensorInfo* info;
+    int8_t type;
+    const QuantParams* quant;
+  };
+  View view(int32_t t) const {
+    const TensorState st = planned_state(model, plan, {s, uint32_t(t)});
+    return {&model.tensor(s, t), st.type, st.quant};
+  }
+  std::string type_name(int8_t t) const { return tensor_type_name(model.format, t); }
+
+  void add(Severity sev, const std::string& rule, std::vector<int32_t> tensors,
+           const std::string& message) {
+    Finding f;
+    f.severity = sev;
+    f.rule = rule;
+    f.subgraph = s;
+    f.op_index = op_index;
+    f.op = operator_name(model, *op);
+    for (int32_t t : tensors) f.tensors.push_back(model.tensor(s, t).name);
+    f.message = message;
+    findings.push_back(std::move(f));
+  }
+
+  bool quantized(const View& v) const { return v.type != kFloat32 && !v.quant->empty(); }
+
+  static bool is_activation_type(int8_t t) {
+    return t == int8_t(TensorType::UInt8) || t == int8_t(TensorType::Int8) ||
+           t == int8_t(TensorType::Int16);
+  }
+
+  void check_operator(const OperatorInfo& o) {
+    op = &o;
+    const OpProperty* prop = op_property(o.builtin_code);
+    if (prop && (prop->float_input_ok || prop->float_output_ok)) return;  // QUANTIZE/DEQUANTIZE
+    auto is_index = [&](size_t i) {
+      return prop && std::find(prop->index_inputs.begin(), prop->index_inputs.end(), int(i)) !=
+                         prop->index_inputs.end();
+    };
+
+    // Activation operands: everything but weights, biases and index operands.
+    std::vector<int32_t> acts;
+    for (size_t i = 0; i < o.inputs.size(); ++i) {
+      if (o.inputs[i] < 0 || is_index(i)) continue;
+      if (prop && (int(i) == prop->weight_input || int(i) == prop->bias_input)) continue;
+      acts.push_back(o.inputs[i]);
+    }
+    for (int32_t t : o.outputs)
+      if (t >= 0) acts.push_back(t);
+
+    // Index operands stay integer.
+    for (size_t i = 0; i < o.inputs.size(); ++i) {
+      if (o.inputs[i] < 0 || !is_index(i)) continue;
+      const View v = view(o.inputs[i]);
+      if (!v.quant->empty() && v.type != int8_t(TensorType::Int32) &&
+          v.type != int8_t(TensorType::Int64)) {
+        add(Severity::Error, "index-operand", {o.inputs[i]},
+            "operand " + std::to_string(i) + " is a shape/axis/index operand: expected INT32 or "
+            "INT64 without quantization, found " + type_name(v.type) + " with " +
+            params_text(*v.quant));
+      }
+    }
+
+    // Activations: one type per operator, per-tensor parameters, int16 symmetric.
+    int8_t act_type = kFloat32;
+    for (int32_t t : acts) {
+      const View v = view(t);
+      if (!quantized(v) || !is_activation_type(v.type)) continue;
+      if (act_type == kFloat32) {
+        act_type = v.type;
+      } else if (v.type != act_type) {
+        add(Severity::Error, "activation-type", {t},
+            "activations of one operator must share a type: expected " + type_name(act_type) +
+                ", found " + type_name(v.type));
+      }
+      if (v.quant->scale.size() > 1 && !model.is_constant(*v.info)) {
+        add(Severity::Error, "activation-granularity", {t},
+            "activations are quantized per tensor: expected 1 scale, found " +
+                std::to_string(v.quant->scale.size()));
+      }
+      if (v.type == int8_t(TensorType::Int16)) {
+        for (int64_t z : v.quant->zero_point)
+          if (z != 0) {
+            add(Severity::Error, "int16-symmetric", {t},
+                "int16 activations are symmetric: expected zero point 0, found " +
+                    std::to_string(z));
+            break;
+          }
+      }
+      if (target == Target::ONE && v.type == int8_t(TensorType::Int8) && !model.is_constant(*v.info)) {
+        add(Severity::Warning, "one-activation-type", {t},
+            "ONE's quantized kernels expect uint8 or int16 activations, found INT8");
+      }
+    }
+
+    if (prop && prop->weight_input >= 0) check_weight_and_bias(o, *prop, act_type);
+    if (prop && prop->fixed_output) check_fixed_output(o);
+    if (prop && prop->value_preserving) check_same_as_data(o, *prop);
+    if (prop && prop->inputs_share_output) check_inputs_share_output(o);
+  }
+
+  void check_weight_and_bias(const OperatorInfo& o, const OpProperty& prop, int8_t act_type) {
+    if (prop.weight_input >= int(o.inputs.size()) || o.inputs[prop.weight_input] < 0) return;
+    const int32_t wt = o.inputs[prop.weight_input];
+    const View w = view(wt);
+    if (!quantized(w)) return;
+    const bool symmetric_needed =
+        w.type == int8_t(TensorType::Int16) ||
+        (w.type == int8_t(TensorType::Int8) && target == Target::TFLite);
+    if (symmetric_needed) {
+      for (int64_t z : w.quant->zero_point)
+        if (z != 0) {
+          add(Severity::Error, "weight-symmetric", {wt},
+              type_name(w.type) + " weights are symmetric: expected zero point 0, found " +
+                  std::to_string(z));
+          break;
+        }
+    }
+    if (w.quant->scale.size() > 1 && w.quant->quantized_dimension != prop.weight_channel_dim) {
+      add(Severity::Error, "weight-channel-dim", {wt},
+          "per-channel weights of " + operator_name(model, o) + " are quantized along dimension " +
+              std::to_string(prop.weight_channel_dim) + ", found dimension " +
+              std::to_string(w.quant->quantized_dimension));
+    }
+    if (target == Target::ONE && act_type == int8_t(TensorType::UInt8) &&
+        w.type != int8_t(TensorType::UInt8)) {
+      add(Severity::Warning, "weight-type", {wt},
+          "ONE's uint8 kernels expect uint8 weights, found " + type_name(w.type));
+    }
+
+    if (prop.bias_input < 0 || prop.bias_input >= int(o.inputs.size()) ||
+        o.inputs[prop.bias_input] < 0)
+      return;
+    const int32_t bt = o.inputs[prop.bias_input];
+    const View b = view(bt);
+    if (!quantized(b)) return;
+    const int8_t want_bias = act_type == int8_t(TensorType::Int16) ? int8_t(TensorType::Int64)
+                                                                    : int8_t(TensorType::Int32);
+    // TFLite's 16x8 kernels take int32 or int64 biases; luci makes int64 ones.
+    const bool int16_with_int32 =
+        act_type == int8_t(TensorType::Int16) && b.type == int8_t(TensorType::Int32);
+    if (act_type != kFloat32 && b.type != want_bias && !(int16_with_int32 && target == Target::TFLite)) {
+      add(int16_with_int32 ? Severity::Warning : Severity::Error, "bias-type", {bt},
+          "bias of " + type_name(act_type) + " activations: expected " + type_name(want_bias) +
+              ", found " + type_name(b.type));
+    }
+    for (int64_t z : b.quant->zero_point)
+      if (z != 0) {
+        add(Severity::Error, "bias-zero-point", {bt},
+            "bias zero points are 0, found " + std::to_string(z));
+        break;
+      }
+    const int32_t it = o.inputs.empty() ? -1 : o.inputs[prop.data_input];
+    if (it < 0) return;
+    const View in = view(it);
+    if (!quantized(in) || in.quant->scale.size() != 1) return;
+    const auto& ws = w.quant->scale;
+    const auto& bs = b.quant->scale;
+    if (bs.size() != ws.size()) {
+      add(Severity::Error, "bias-scale", {bt, wt},
+          "expected one bias scale per weight scale (" + std::to_string(ws.size()) + "), found " +
+              std::to_string(bs.size()));
+      return;
+    }
+    for (size_t c = 0; c < ws.size(); ++c) {
+      const float want = in.quant->scale[0] * ws[c];
+      if (!close(bs[c], want)) {
+        std::ostringstream os;
+        os.precision(9);
+        os << "bias scale[" << c << "] must be input scale x weight scale = "
+           << in.quant->scale[0] << " x " << ws[c] << " = " << want << ", found " << bs[c];
+        add(Severity::Error, "bias-scale", {bt, it, wt}, os.str());
+        break;
+      }
+    }
+  }
+
+  void check_fixed_output(const OperatorInfo& o) {
+    if (o.outputs.empty() || o.outputs[0] < 0 || o.inputs.empty() || o.inputs[0] < 0) return;
+    const View out = view(o.outputs[0]);
+    if (!quantized(out)) return;
+    std::optional<QType> q;
+    if (out.type == int8_t(TensorType::UInt8)) q = QType::UInt8;
+    if (out.type == int8_t(TensorType::Int8)) q = QType::Int8;
+    if (out.type == int8_t(TensorType::Int16)) q = QType::Int16;
+    if (!q) return;
+    const auto fixed = fixed_output_params(target, o.builtin_code, *q);
+    if (!fixed || out.quant->scale.size() != 1) return;
+    if (!close(out.quant->scale[0], fixed->scale) || out.quant->zero_point[0] != fixed->zero_point) {
+      std::ostringstream os;
+      os.precision(9);
+      os << operator_name(model, o) << " has a fixed output range: expected scale "
+         << fixed->scale << ", zero point " << fixed->zero_point << " (" << target_name(target)
+         << " rules), found " << params_text(*out.quant);
+      // TFLite's kernels reject other values; ONE's are a convention its kernels do not enforce.
+      add(target == Target::TFLite ? Severity::Error : Severity::Warning, "fixed-output",
+          {o.outputs[0]}, os.str());
+    }
+  }
+
+  void check_same_as_data(const OperatorInfo& o, const OpProperty& prop) {
+    if (prop.data_input >= int(o.inputs.size()) || o.inputs[prop.data_input] < 0) return;
+    const int32_t it = o.inputs[prop.data_input];
+    const View in = view(it);
+    if (!quantized(in)) return;
+    for (int32_t t : o.outputs) {
+      if (t < 0) continue;
+      const View out = view(t);
+      if (!quantized(out)) continue;
+      if (out.type != in.type || *out.quant != *in.quant) {
+        add(Severity::Error, "same-scale", {it, t},
+            operator_name(model, o) + " passes values through: expected the output to carry the "
+            "input's " + type_name(in.type) + " " + params_text(*in.quant) + ", found " +
+                type_name(out.type) + " " + params_text(*out.quant));
+      }
+    }
+  }
+
+  void check_inputs_share_output(const OperatorInfo& o) {
+    if (o.outputs.empty() || o.outputs[0] < 0) return;
+    const View out = view(o.outputs[0]);
+    if (!quantized(out)) return;
+    for (int32_t t : o.inputs) {
+      if (t < 0) continue;
+      const View in = view(t);
+      if (!quantized(in)) continue;
+      if (in.type != out.type || *in.quant != *out.quant) {
+        add(Severity::Error, "same-scale", {t, o.outputs[0]},
+            operator_name(model, o) + " inputs must carry the output's " + type_name(out.type) +
+                " " + params_text(*out.quant) + ", found " + type_name(in.type) + " " +
+                params_text(*in.quant));
+      }
+    }
+  }
+
+  void run() {
+    for (s = 0; s < model.subgraphs.size(); ++s) {
+      const auto& ops = model.subgraphs[s].operators;
+      for (op_index = 0; op_index < int32_t(ops.size()); ++op_index) check_operator(ops[op_index]);
+    }
+  }
+};
+
+}  // namespace
+
+std::vector<Finding> check_rules(const ModelInfo& model, const EditPlan& plan, Target target) {
+  Checker c{model, plan, target, {}};
+  c.run();
+  return std::move(c.findings);
+}
+
+std::string describe_finding(const ModelInfo& model, const Finding& f) {
+  std::string out = f.severity == Severity::Error ? "error" : "warning";
+  out += " [" + f.rule + "] ";
+  if (f.op_index >= 0) {
+    out += f.op + " (operator " + std::to_string(f.op_index);
+    if (model.subgraphs.size() > 1) out += " of subgraph " + std::to_string(f.subgraph);
+    out += ")";
+  }
+  if (!f.tensors.empty()) {
+    out += ", tensor" + std::string(f.tensors.size() > 1 ? "s" : "") + " ";
+    for (size_t i = 0; i < f.tensors.size(); ++i) out += (i ? ", '" : "'") + f.tensors[i] + "'";
+  }
+  return out + ": " + f.message;
+}
+
+}  // namespace qimplant
