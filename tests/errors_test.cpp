@@ -682,6 +682,26 @@ TEST_P(ErrorsTest, QParamFileIsADirectory) {
   EXPECT_TRUE(Mentions(fails(o), {"qparam file '" + o.qparam + "'", "is a directory"}));
 }
 
+TEST_P(ErrorsTest, FifoInputsAreRefusedWithoutWaiting) {
+  // Reading a FIFO would block until some writer appears; it is refused instead.
+  auto o = options();
+  o.qparam = dir_.file("fifo.json");
+  ASSERT_EQ(mkfifo(o.qparam.c_str(), 0600), 0);
+  EXPECT_TRUE(Mentions(fails(o), {"qparam file '" + o.qparam + "'", "not a regular file"}));
+
+  ASSERT_EQ(mkfifo(npy_path("fifo.npy").c_str(), 0600), 0);
+  auto j = qjson();
+  j["ifm"]["scale"] = "fifo.npy";
+  write_json(j);
+  EXPECT_TRUE(Mentions(
+      fails(), {qfile(), tensor("ifm"), field("scale"), nfile("fifo.npy"), "not a regular file"}));
+
+  o = options();
+  o.input = dir_.file("fifo" + ext());
+  ASSERT_EQ(mkfifo(o.input.c_str(), 0600), 0);
+  EXPECT_TRUE(Mentions(fails(o), {"model file '" + o.input + "'", "not a regular file"}));
+}
+
 TEST_P(ErrorsTest, OutputDirectoryMissing) {
   auto o = options();
   o.output = out_.file("missing/out" + ext());

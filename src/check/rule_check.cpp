@@ -290,12 +290,13 @@ std::vector<Finding> check_rules(const ModelInfo& model, const EditPlan& plan, T
   return std::move(c.findings);
 }
 
-std::string describe_finding(const ModelInfo& model, const Finding& f) {
+namespace {
+std::string describe(const Finding& f, bool name_subgraph) {
   std::string out = f.severity == Severity::Error ? "error" : "warning";
   out += " [" + f.rule + "] ";
   if (f.op_index >= 0) {
     out += f.op + " (operator " + std::to_string(f.op_index);
-    if (model.subgraphs.size() > 1) out += " of subgraph " + std::to_string(f.subgraph);
+    if (name_subgraph) out += " of subgraph " + std::to_string(f.subgraph);
     out += ")";
   }
   if (!f.tensors.empty()) {
@@ -304,5 +305,12 @@ std::string describe_finding(const ModelInfo& model, const Finding& f) {
   }
   return out + ": " + f.message;
 }
+}  // namespace
+
+std::string describe_finding(const ModelInfo& model, const Finding& f) {
+  return describe(f, model.subgraphs.size() > 1);
+}
+
+std::string describe_finding_text(const Finding& f) { return describe(f, f.subgraph != 0); }
 
 }  // namespace qimplant

@@ -33,5 +33,7 @@ std::vector<Finding> check_rules(const ModelInfo& model, const EditPlan& plan, T
 
 // One line per finding: "error [bias-scale] CONV_2D (operator 0): tensor 'bias': ...".
 std::string describe_finding(const ModelInfo& model, const Finding& f);
+// The same without the model at hand (subgraph always named when not 0).
+std::string describe_finding_text(const Finding& f);
 
 }  // namespace qimplant

@@ -23,5 +23,7 @@ Subcommand add_inspect_command(CLI::App& app);
 Subcommand add_names_command(CLI::App& app);
 // q-implant extract quantized.model outdir/ [--tensors PATTERN]      (cmd_extract.cpp)
 Subcommand add_extract_command(CLI::App& app);
+// check.cpp: `q-implant check model` (rule check + float check, --report).
+Subcommand add_check_command(CLI::App& app);
 
 }  // namespace qimplant::cli

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "implant.h"
+#include "report/report.h"
 #include "util/error.h"
 
 namespace {
@@ -97,6 +98,13 @@ int main(int argc, char** argv) {
                  "target whose rules apply: one (default for circle) or tflite (default for "
                  "tflite)")
       ->check(CLI::IsMember({"one", "tflite"}));
+  app.add_flag("--force", o.force,
+               "write even when the rule check finds errors (they are printed)");
+  bool no_check = false;
+  app.add_flag("--no-check", no_check, "skip the per-operator rule check");
+  std::string report;
+  app.add_option("--report", report,
+                 "write a JSON report of every change and finding to this file");
   bool verbose = false, quiet = false;
   app.add_flag("-v,--verbose", verbose, "print every tensor changed");
   app.add_flag("-q,--quiet", quiet, "print nothing on success");
@@ -109,6 +117,7 @@ int main(int argc, char** argv) {
   subcommands.push_back(qimplant::cli::add_inspect_command(app));
   subcommands.push_back(qimplant::cli::add_names_command(app));
   subcommands.push_back(qimplant::cli::add_extract_command(app));
+  subcommands.push_back(qimplant::cli::add_check_command(app));
   app.require_subcommand(0, 1);
 
   try {
@@ -148,6 +157,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.propagate = !no_propagate;
+  o.check_rules = !no_check;
   for (const auto& d : no_derive) {
     const bool all = d == "all";
     if (all || d == "bias") o.derive.bias = false;
@@ -161,6 +171,11 @@ int main(int argc, char** argv) {
 
   try {
     const qimplant::ImplantResult result = qimplant::implant(o);
+    for (const auto& f : result.findings) {
+      if (!quiet || f.severity == qimplant::Severity::Error)
+        std::cerr << "q-implant: " << qimplant::describe_finding_text(f) << "\n";
+    }
+    if (!report.empty()) qimplant::write_json_file(report, qimplant::implant_report(o, result));
     if (!quiet) print_result(o, result, verbose);
     return 0;
   } catch (const qimplant::Error& e) {

@@ -1,5 +1,6 @@
 #include "plan/edit_plan.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "util/error.h"
@@ -16,16 +17,33 @@ size_t BufferContent::size() const {
   return owned.size();
 }
 
-void BufferContent::write_to(uint8_t* out) const {
+void BufferContent::write_to(
+    uint8_t* out, const std::function<void(const uint8_t*, size_t)>& done_with) const {
+  constexpr size_t kSlice = 8u << 20;  // source bytes handled between page drops
   if (view) {
-    if (view->nbytes) std::memcpy(out, view->data, view->nbytes);
+    for (size_t at = 0; at < view->nbytes; at += kSlice) {
+      const size_t n = std::min(kSlice, view->nbytes - at);
+      std::memcpy(out + at, view->data + at, n);
+      if (done_with) done_with(view->data + at, n);
+    }
   } else if (recipe) {
     const QuantizeRecipe& r = *recipe;
-    const int64_t nan_at = quantize_float32(r.source, r.shape, r.quant, r.qtype, r.rounding, out);
-    if (nan_at >= 0) {
-      throw Error(r.context + ": the tensor's float data has NaN at element " +
-                  std::to_string(nan_at) +
-                  "; it cannot be quantized (give \"value\" or fix the model); nothing was written");
+    const RowLayout layout = row_layout(r.shape, r.quant);
+    // Slices of about kSlice float bytes: each slice's pages are dropped once quantized, so a
+    // large weight never sits in memory both as input and as output.
+    const size_t row_bytes = layout.inner * 4;
+    const size_t step = row_bytes == 0 ? layout.rows : std::max<size_t>(1, kSlice / row_bytes);
+    for (size_t row = 0; row < layout.rows; row += step) {
+      const size_t end = std::min(layout.rows, row + step);
+      const int64_t nan_at =
+          quantize_rows(r.source, layout, row, end, r.quant, r.qtype, r.rounding, out);
+      if (nan_at >= 0) {
+        throw Error(r.context + ": the tensor's float data has NaN at element " +
+                    std::to_string(nan_at) +
+                    "; it cannot be quantized (give \"value\" or fix the model); nothing was "
+                    "written");
+      }
+      if (done_with) done_with(r.source + row * row_bytes, (end - row) * row_bytes);
     }
   } else if (!owned.empty()) {
     std::memcpy(out, owned.data(), owned.size());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -53,8 +54,10 @@ struct BufferContent {
   std::optional<QuantizeRecipe> recipe;
 
   size_t size() const;
-  // Writes the bytes to `out` (size() bytes). Throws Error when float data to quantize holds NaN.
-  void write_to(uint8_t* out) const;
+  // Writes the bytes to `out` (size() bytes), calling `done_with(ptr, len)` on each piece of
+  // source data once it is no longer needed. Throws Error when float data holds NaN.
+  void write_to(uint8_t* out,
+                const std::function<void(const uint8_t*, size_t)>& done_with = nullptr) const;
   // Whether two contents give the same bytes (for buffers several edited tensors share).
   bool same_bytes(const BufferContent& other) const;
   // Input pages this content reads (mapped float data or npy file), to drop once written.

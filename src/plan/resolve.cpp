@@ -29,7 +29,8 @@ std::string TensorResolver::describe(const TensorRef& ref) const {
 }
 
 std::vector<std::string> TensorResolver::suggestions(const std::string& key, size_t count) const {
-  return closest_names(key, names_, count);
+  if (!index_) index_ = std::make_unique<NameIndex>(names_);
+  return index_->closest(key, count);
 }
 
 TensorRef TensorResolver::resolve(const std::string& key, const std::string& context,

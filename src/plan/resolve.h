@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "model/model.h"
+#include "util/similar.h"
 
 namespace qimplant {
 
@@ -43,6 +45,8 @@ class TensorResolver {
   const ModelInfo& model_;
   std::unordered_map<std::string, std::vector<TensorRef>> by_name_;
   std::vector<std::string> names_;  // distinct names, model order
+  // Split on the first suggestion, then reused: `names` may ask for many keys.
+  mutable std::unique_ptr<NameIndex> index_;
 };
 
 }  // namespace qimplant

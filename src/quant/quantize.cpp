@@ -62,31 +62,65 @@ inline void store(int64_t v, uint8_t* out) {
   std::memcpy(out, &t, sizeof(T));
 }
 
+// The inner loop is written without branches or libm calls so the compiler can vectorise it:
+// it runs over every weight of the model. Rounding uses the 1.5 * 2^23 trick, exact for
+// |v| < 2^22 in the default round-to-nearest-even mode; values are clamped to just outside the
+// type's range first, which keeps them that small without changing any result.
 template <typename T, Rounding R>
-int64_t run_narrow(const uint8_t* data, size_t outer, size_t channels, size_t inner,
-                   const QuantParams& q, const QTypeInfo& qi, uint8_t* out) {
-  size_t i = 0;
-  for (size_t o = 0; o < outer; ++o) {
-    for (size_t c = 0; c < channels; ++c) {
+int64_t run_narrow(const uint8_t* data, size_t row_begin, size_t row_end, size_t channels,
+                   size_t inner, const QuantParams& q, const QTypeInfo& qi, uint8_t* out) {
+  const float magic = 12582912.0f;
+  const int32_t qmin = static_cast<int32_t>(qi.min), qmax = static_cast<int32_t>(qi.max);
+  bool any_nan = false;
+  size_t i = row_begin * inner;
+  for (size_t row = row_begin; row < row_end; ++row) {
+    {
+      const size_t c = row % channels;
       const float inv = 1.0f / q.scale[c];
-      const int64_t zp = q.zero_point[c];
-      for (size_t k = 0; k < inner; ++k, ++i) {
+      const int32_t zp = static_cast<int32_t>(q.zero_point[c]);
+      const float lo = static_cast<float>(qmin - zp - 1), hi = static_cast<float>(qmax - zp + 1);
+      const uint8_t* in = data + i * 4;
+      uint8_t* dst = out + i * sizeof(T);
+      bool nan = false;
+      for (size_t k = 0; k < inner; ++k) {
         float x;
-        std::memcpy(&x, data + i * 4, 4);
-        if (x != x) return static_cast<int64_t>(i);  // NaN
-        store<T>(quantize_narrow<R>(x, inv, zp, qi.min, qi.max), out + i * sizeof(T));
+        std::memcpy(&x, in + k * 4, 4);
+        nan |= x != x;
+        float v = x != x ? 0.0f : x * inv;
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+        float r = (v + magic) - magic;
+        if (R == Rounding::HalfAwayFromZero) {
+          const float d = v - r;
+          r = (d == 0.5f || d == -0.5f) ? v + (v < 0 ? -0.5f : 0.5f) : r;
+        }
+        int32_t qv = static_cast<int32_t>(r) + zp;
+        qv = qv < qmin ? qmin : (qv > qmax ? qmax : qv);
+        const T t = static_cast<T>(qv);
+        std::memcpy(dst + k * sizeof(T), &t, sizeof(T));
       }
+      any_nan |= nan;
+      i += inner;
+    }
+  }
+  if (any_nan) {
+    for (size_t k = row_begin * inner; k < i; ++k) {
+      float x;
+      std::memcpy(&x, data + k * 4, 4);
+      if (x != x) return static_cast<int64_t>(k);
     }
   }
   return -1;
 }
 
 template <typename T>
-int64_t run_wide(const uint8_t* data, size_t outer, size_t channels, size_t inner,
-                 const QuantParams& q, const QTypeInfo& qi, Rounding r, uint8_t* out) {
-  size_t i = 0;
-  for (size_t o = 0; o < outer; ++o) {
-    for (size_t c = 0; c < channels; ++c) {
+int64_t run_wide(const uint8_t* data, size_t row_begin, size_t row_end, size_t channels,
+                 size_t inner, const QuantParams& q, const QTypeInfo& qi, Rounding r,
+                 uint8_t* out) {
+  size_t i = row_begin * inner;
+  for (size_t row = row_begin; row < row_end; ++row) {
+    {
+      const size_t c = row % channels;
       for (size_t k = 0; k < inner; ++k, ++i) {
         float x;
         std::memcpy(&x, data + i * 4, 4);
@@ -99,11 +133,11 @@ int64_t run_wide(const uint8_t* data, size_t outer, size_t channels, size_t inne
 }
 
 template <typename T>
-int64_t run_narrow_any(const uint8_t* data, size_t outer, size_t channels, size_t inner,
+int64_t run_narrow_any(const uint8_t* data, size_t b, size_t e, size_t channels, size_t inner,
                        const QuantParams& q, const QTypeInfo& qi, Rounding r, uint8_t* out) {
   return r == Rounding::HalfToEven
-             ? run_narrow<T, Rounding::HalfToEven>(data, outer, channels, inner, q, qi, out)
-             : run_narrow<T, Rounding::HalfAwayFromZero>(data, outer, channels, inner, q, qi, out);
+             ? run_narrow<T, Rounding::HalfToEven>(data, b, e, channels, inner, q, qi, out)
+             : run_narrow<T, Rounding::HalfAwayFromZero>(data, b, e, channels, inner, q, qi, out);
 }
 
 }  // namespace
@@ -117,29 +151,42 @@ int64_t quantize_value(float x, float scale, int64_t zero_point, QType qtype, Ro
              : quantize_narrow<Rounding::HalfAwayFromZero>(x, inv, zero_point, qi.min, qi.max);
 }
 
-int64_t quantize_float32(const uint8_t* data, const std::vector<int32_t>& shape,
-                         const QuantParams& q, QType qtype, Rounding rounding, uint8_t* out) {
-  const QTypeInfo& qi = qtype_info(qtype);
+RowLayout row_layout(const std::vector<int32_t>& shape, const QuantParams& q) {
   size_t count = 1;
   for (int32_t d : shape) count *= static_cast<size_t>(d < 0 ? 0 : d);
-  if (count == 0) return -1;
-  // Walk the data as [outer, channels, inner] so each channel's parameters are loaded once.
-  size_t channels = 1, inner = count;
+  RowLayout l;
+  l.channels = 1;
+  l.inner = count;
   if (q.scale.size() > 1) {
-    const size_t dim = static_cast<size_t>(q.quantized_dimension);
-    channels = q.scale.size();
-    inner = 1;
-    for (size_t d = dim + 1; d < shape.size(); ++d) inner *= static_cast<size_t>(shape[d]);
+    l.channels = q.scale.size();
+    l.inner = 1;
+    for (size_t d = static_cast<size_t>(q.quantized_dimension) + 1; d < shape.size(); ++d)
+      l.inner *= static_cast<size_t>(shape[d]);
   }
-  const size_t outer = count / (channels * inner);
+  l.rows = l.inner == 0 ? 0 : count / l.inner;
+  if (count == 0) l.rows = 0;
+  return l;
+}
+
+int64_t quantize_rows(const uint8_t* data, const RowLayout& l, size_t row_begin, size_t row_end,
+                      const QuantParams& q, QType qtype, Rounding rounding, uint8_t* out) {
+  const QTypeInfo& qi = qtype_info(qtype);
+  if (row_end <= row_begin) return -1;
+  const size_t b = row_begin, e = row_end, ch = l.channels, in = l.inner;
   switch (qtype) {
-    case QType::UInt8: return run_narrow_any<uint8_t>(data, outer, channels, inner, q, qi, rounding, out);
-    case QType::Int8: return run_narrow_any<int8_t>(data, outer, channels, inner, q, qi, rounding, out);
-    case QType::Int16: return run_narrow_any<int16_t>(data, outer, channels, inner, q, qi, rounding, out);
-    case QType::Int32: return run_wide<int32_t>(data, outer, channels, inner, q, qi, rounding, out);
-    case QType::Int64: return run_wide<int64_t>(data, outer, channels, inner, q, qi, rounding, out);
+    case QType::UInt8: return run_narrow_any<uint8_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::Int8: return run_narrow_any<int8_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::Int16: return run_narrow_any<int16_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::Int32: return run_wide<int32_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::Int64: return run_wide<int64_t>(data, b, e, ch, in, q, qi, rounding, out);
   }
   return -1;
+}
+
+int64_t quantize_float32(const uint8_t* data, const std::vector<int32_t>& shape,
+                         const QuantParams& q, QType qtype, Rounding rounding, uint8_t* out) {
+  const RowLayout l = row_layout(shape, q);
+  return quantize_rows(data, l, 0, l.rows, q, qtype, rounding, out);
 }
 
 }  // namespace qimplant

@@ -26,6 +26,21 @@ const char* rounding_name(Rounding r);  // "half-even" / "half-away"
 int64_t quantize_float32(const uint8_t* data, const std::vector<int32_t>& shape,
                          const QuantParams& q, QType qtype, Rounding rounding, uint8_t* out);
 
+// The data seen as rows of `inner` elements that share one channel's parameters; row r uses
+// channel r % channels. Quantizing row ranges lets a caller work through a large tensor in
+// slices (and drop each slice's input pages as it goes).
+struct RowLayout {
+  size_t rows = 0;
+  size_t channels = 1;
+  size_t inner = 0;
+};
+RowLayout row_layout(const std::vector<int32_t>& shape, const QuantParams& q);
+// Quantizes rows [row_begin, row_end): reads and writes at those rows' offsets of `data` and
+// `out`. Returns the index (from the start of the tensor) of the first NaN, or -1.
+int64_t quantize_rows(const uint8_t* data, const RowLayout& layout, size_t row_begin,
+                      size_t row_end, const QuantParams& q, QType qtype, Rounding rounding,
+                      uint8_t* out);
+
 // One value, for tests and derived parameters.
 int64_t quantize_value(float x, float scale, int64_t zero_point, QType qtype, Rounding rounding);
 

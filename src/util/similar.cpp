@@ -1,8 +1,8 @@
 #include "util/similar.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cstdlib>
+#include <cstdint>
+#include <unordered_map>
 
 namespace qimplant {
 
@@ -10,49 +10,126 @@ namespace {
 
 // Every byte that is not an ASCII letter or digit separates words; bytes of UTF-8 sequences
 // belong to words so non-ASCII names still compare.
-bool is_word_byte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
+bool is_word_byte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+char lower(unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-std::vector<std::string> split_words(const std::string& s) {
-  std::vector<std::string> out;
+// What a few words are, looked up once per word.
+struct WordKind {
+  int8_t strong = -1, weak = -1;  // synonym groups
+  bool boilerplate = false;
+};
+
+const std::unordered_map<std::string, WordKind>& word_kinds() {
+  static const std::unordered_map<std::string, WordKind> kinds = [] {
+    std::unordered_map<std::string, WordKind> m;
+    // The same role spelled by PyTorch, Keras, TF and ONNX.
+    const std::vector<std::vector<const char*>> strong = {
+        {"weight", "weights", "kernel", "filter", "w"},
+        {"bias", "biases", "b"},
+        {"fc", "dense", "linear", "gemm", "matmul", "fullyconnected"},
+        {"bn", "batchnorm", "batchnormalization", "fusedbatchnorm", "fusedbatchnormv3"},
+        {"conv", "conv2d", "convolution"},
+    };
+    // A converter often names a layer's weight after the operator that reads it.
+    const std::vector<const char*> weak = {"weight", "conv2d",    "matmul",
+                                           "conv",   "depthwise", "depthwiseconv2dnative"};
+    // Words that converters and wrappers add around every layer name; they say nothing about
+    // which layer a name is, and would otherwise make every candidate look alike.
+    const std::vector<const char*> boilerplate = {
+        "model",    "sequential", "functional", "module",
+        "readvariableop", "identity", "read", "onnx",
+        "statefulpartitionedcall", "partitionedcall"};
+    for (size_t g = 0; g < strong.size(); ++g)
+      for (const char* w : strong[g]) m[w].strong = static_cast<int8_t>(g);
+    for (const char* w : weak) m[w].weak = 0;
+    for (const char* w : boilerplate) m[w].boilerplate = true;
+    return m;
+  }();
+  return kinds;
+}
+
+// A word with what every comparison needs, computed once.
+struct Word {
+  std::string text;    // lower case
+  std::string digits;  // its digits, in order ("conv2d" -> "2")
+  int8_t strong = -1, weak = -1;
+  bool boilerplate = false;
+};
+
+Word make_word(std::string text) {
+  Word w;
+  for (char c : text)
+    if (is_digit(c)) w.digits += c;
+  const auto& kinds = word_kinds();
+  if (auto it = kinds.find(text); it != kinds.end()) {
+    w.strong = it->second.strong;
+    w.weak = it->second.weak;
+    w.boilerplate = it->second.boilerplate;
+  }
+  w.text = std::move(text);
+  return w;
+}
+
+// A name split for comparison: the meaningful words of each ';' part, stored once, with the
+// part boundaries (a plain name is one part).
+struct Split {
+  std::vector<Word> words;
+  std::vector<std::pair<uint32_t, uint32_t>> parts;  // [begin, end) into words
+  std::string folded;  // every word (boilerplate too), lower case, joined by single spaces
+};
+
+Split split_name(const std::string& s) {
+  Split out;
+  std::vector<Word> part;
   std::string cur;
+  auto flush_word = [&] {
+    if (cur.empty()) return;
+    if (!out.folded.empty()) out.folded += ' ';
+    out.folded += cur;
+    part.push_back(make_word(std::move(cur)));
+    cur.clear();
+  };
+  auto flush_part = [&] {
+    flush_word();
+    if (part.empty()) return;
+    const uint32_t begin = static_cast<uint32_t>(out.words.size());
+    bool any_meaningful = false;
+    for (const auto& w : part) any_meaningful = any_meaningful || !w.boilerplate;
+    for (auto& w : part)
+      if (!any_meaningful || !w.boilerplate) out.words.push_back(std::move(w));
+    out.parts.emplace_back(begin, static_cast<uint32_t>(out.words.size()));
+    part.clear();
+  };
   for (char ch : s) {
     const unsigned char c = static_cast<unsigned char>(ch);
-    if (is_word_byte(c)) {
-      cur += static_cast<char>(std::tolower(c));
-    } else if (!cur.empty()) {
-      out.push_back(cur);
-      cur.clear();
+    if (ch == ';') {
+      flush_part();
+    } else if (is_word_byte(c)) {
+      cur += lower(c);
+    } else {
+      flush_word();
     }
   }
-  if (!cur.empty()) out.push_back(cur);
+  flush_part();
   return out;
 }
 
-std::string join(const std::vector<std::string>& w) {
+struct Span {
+  const Word* begin;
+  const Word* end;
+  size_t size() const { return static_cast<size_t>(end - begin); }
+};
+
+std::string join(Span s) {
   std::string out;
-  for (const auto& x : w) {
+  for (const Word* w = s.begin; w != s.end; ++w) {
     if (!out.empty()) out += ' ';
-    out += x;
+    out += w->text;
   }
   return out;
-}
-
-// Words that converters and wrappers add around every layer name; they say nothing about which
-// layer a name is, and would otherwise make every candidate look alike.
-bool is_boilerplate(const std::string& w) {
-  static const char* const kWords[] = {
-      "model",  "sequential", "functional", "module",  "readvariableop", "identity",
-      "read",   "onnx",       "statefulpartitionedcall", "partitionedcall"};
-  for (const char* k : kWords)
-    if (w == k) return true;
-  return false;
-}
-
-std::vector<std::string> meaningful(const std::vector<std::string>& w) {
-  std::vector<std::string> out;
-  for (const auto& x : w)
-    if (!is_boilerplate(x)) out.push_back(x);
-  return out.empty() ? w : out;
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -74,183 +151,116 @@ double edit_similarity(const std::string& a, const std::string& b) {
   return longest == 0 ? 1.0 : 1.0 - double(edit_distance(a, b)) / double(longest);
 }
 
-int synonym_group(const std::string& w, bool weak) {
-  // The same role spelled by PyTorch, Keras, TF and ONNX.
-  static const std::vector<std::vector<const char*>> kStrong = {
-      {"weight", "weights", "kernel", "filter", "w"},
-      {"bias", "biases", "b"},
-      {"fc", "dense", "linear", "gemm", "matmul", "fullyconnected"},
-      {"bn", "batchnorm", "batchnormalization", "fusedbatchnorm", "fusedbatchnormv3"},
-      {"conv", "conv2d", "convolution"},
-  };
-  // A converter often names a layer's weight after the operator that reads it.
-  static const std::vector<std::vector<const char*>> kWeak = {
-      {"weight", "conv2d", "matmul", "conv", "depthwise", "depthwiseconv2dnative"},
-  };
-  const auto& groups = weak ? kWeak : kStrong;
-  for (size_t g = 0; g < groups.size(); ++g)
-    for (const char* x : groups[g])
-      if (w == x) return static_cast<int>(g);
-  return -1;
-}
-
-std::string digits_of(const std::string& w) {
-  std::string out;
-  for (char c : w)
-    if (std::isdigit(static_cast<unsigned char>(c))) out += c;
-  return out;
-}
-
-bool has_digit(const std::string& w) { return !digits_of(w).empty(); }
-
 // How well one query word is matched by one candidate word, in [0, 1].
-double word_similarity(const std::string& q, const std::string& c) {
-  if (q == c) return 1.0;
-  const int sq = synonym_group(q, false);
-  if (sq >= 0 && sq == synonym_group(c, false)) return 0.75;
-  const int wq = synonym_group(q, true);
-  if (wq >= 0 && wq == synonym_group(c, true)) return 0.4;
+double word_similarity(const Word& q, const Word& c) {
+  if (q.text == c.text) return 1.0;
+  if (q.strong >= 0 && q.strong == c.strong) return 0.75;
+  if (q.weak >= 0 && q.weak == c.weak) return 0.4;
   // Numbers tell layers apart: conv1 is not conv2, layer1 is not layer2.
-  const std::string dq = digits_of(q), dc = digits_of(c);
-  if (!dq.empty() && !dc.empty() && dq != dc) return 0.0;
-  const std::string& shorter = q.size() < c.size() ? q : c;
-  const std::string& longer = q.size() < c.size() ? c : q;
-  if (shorter.size() >= 2 && longer.compare(0, shorter.size(), shorter) == 0) {
+  if (!q.digits.empty() && !c.digits.empty() && q.digits != c.digits) return 0.0;
+  const Word& shorter = q.text.size() < c.text.size() ? q : c;
+  const Word& longer = q.text.size() < c.text.size() ? c : q;
+  if (shorter.text.size() >= 2 && longer.text.compare(0, shorter.text.size(), shorter.text) == 0) {
     // "bias" / "BiasAdd", "weight" / "weights" are the same word; "conv" / "conv1" only maybe.
-    return has_digit(longer.substr(shorter.size())) ? 0.5 : 0.8;
+    return longer.digits.size() > shorter.digits.size() ? 0.5 : 0.8;
   }
-  // Typos: "wieght", "ofn".
-  if (shorter.size() >= 3 && longer.size() - shorter.size() <= 2 && dq == dc) {
-    const double s = edit_similarity(q, c);
+  // Typos ("wieght", "ofn"); they rarely touch the first letter, which keeps this cheap.
+  if (shorter.text.size() >= 3 && longer.text.size() - shorter.text.size() <= 2 &&
+      q.digits == c.digits && q.text[0] == c.text[0]) {
+    const double s = edit_similarity(q.text, c.text);
     if (s >= 0.6) return 0.6 * s;
   }
   return 0.0;
 }
 
 // The best total word similarity of an in-order pairing of query and candidate words.
-double aligned_words(const std::vector<std::string>& q, const std::vector<std::string>& c) {
-  std::vector<double> prev(c.size() + 1, 0.0), cur(c.size() + 1, 0.0);
+double aligned_words(Span q, Span c, std::vector<double>& prev, std::vector<double>& cur) {
+  prev.assign(c.size() + 1, 0.0);
+  cur.assign(c.size() + 1, 0.0);
   for (size_t i = 1; i <= q.size(); ++i) {
     cur[0] = 0.0;
     for (size_t j = 1; j <= c.size(); ++j) {
-      cur[j] = std::max({prev[j], cur[j - 1], prev[j - 1] + word_similarity(q[i - 1], c[j - 1])});
+      const double pair = prev[j - 1] + word_similarity(q.begin[i - 1], c.begin[j - 1]);
+      cur[j] = std::max({prev[j], cur[j - 1], pair});
     }
     std::swap(prev, cur);
   }
   return prev[c.size()];
 }
 
-// The numbers in words, in order: "layer1.0.conv2" -> 1, 0, 2.
-std::vector<std::string> numbers_of(const std::vector<std::string>& words) {
-  std::vector<std::string> out;
-  for (const auto& w : words) {
-    std::string cur;
-    for (char c : w) {
-      if (std::isdigit(static_cast<unsigned char>(c))) {
-        cur += c;
-      } else if (!cur.empty()) {
-        out.push_back(cur);
-        cur.clear();
-      }
-    }
-    if (!cur.empty()) out.push_back(cur);
-  }
-  return out;
-}
-
 // Whether the query's numbers appear in the candidate in the same order. Layer indices are what
 // tell "layer1.1.conv1" from "layer1.0.conv1"; a candidate whose numbers contradict them is
 // another layer, however many words it shares.
-bool numbers_fit(const std::vector<std::string>& query, const std::vector<std::string>& cand) {
-  size_t j = 0;
-  for (const auto& n : query) {
-    while (j < cand.size() && cand[j] != n) ++j;
-    if (j == cand.size()) return false;
+bool numbers_fit(Span query, Span cand) {
+  const Word* j = cand.begin;
+  for (const Word* q = query.begin; q != query.end; ++q) {
+    if (q->digits.empty()) continue;
+    while (j != cand.end && j->digits != q->digits) ++j;
+    if (j == cand.end) return false;
     ++j;
   }
   return true;
 }
 
-struct Query {
-  std::vector<std::string> all_words, words;  // words: without boilerplate
-  std::vector<std::string> numbers;
-  std::string folded;
-  explicit Query(const std::string& s)
-      : all_words(split_words(s)),
-        words(meaningful(all_words)),
-        numbers(numbers_of(words)),
-        folded(join(all_words)) {}
-};
-
 constexpr double kCover = 0.65, kPrecision = 0.15, kEdit = 0.2;
-constexpr double kFusedPart = 0.95;  // one part of "a;b;c" is a little less likely than a name
+constexpr double kFusedPart = 0.95;    // one part of "a;b;c" is a little less likely than a name
 constexpr double kOtherNumbers = 0.8;  // the candidate's numbers contradict the query's
 constexpr double kMinScore = 0.3;
 
-// Word-only part of the score of one candidate name (no ';' splitting); 0 shares no word.
-double word_score(const Query& q, const std::vector<std::string>& cw) {
-  if (q.words.empty() || cw.empty()) return 0.0;
-  const double a = aligned_words(q.words, cw);
-  return kCover * (a / double(q.words.size())) + kPrecision * std::min(1.0, a / double(cw.size()));
-}
-
 struct Scored {
   double words = 0.0;  // best word score over the whole name and its fused parts
-  double full = 0.0;
+  double full = 0.0;   // with the edit distance (only when asked for)
 };
 
-Scored score(const Query& q, const std::string& candidate, bool with_edit) {
-  Scored s;
-  const auto all = split_words(candidate);
-  const std::string folded = join(all);
-  if (folded == q.folded) {
-    s.words = s.full = 1.0;
+class Scorer {
+ public:
+  explicit Scorer(const std::string& query) : q_(split_name(query)) {}
+
+  Scored score(const Split& c, bool with_edit) {
+    Scored s;
+    if (c.folded == q_.folded) {
+      s.words = s.full = 1.0;
+      return s;
+    }
+    const Span q{q_.words.data(), q_.words.data() + q_.words.size()};
+    auto consider = [&](Span span, double factor) {
+      if (q.size() == 0 || span.size() == 0) return;
+      const double a = aligned_words(q, span, prev_, cur_);
+      if (a <= 0.0) return;
+      double w = kCover * (a / double(q.size())) +
+                 kPrecision * std::min(1.0, a / double(span.size()));
+      if (!numbers_fit(q, span)) w *= kOtherNumbers;
+      s.words = std::max(s.words, factor * w);
+      if (with_edit) {
+        const std::string text = c.parts.size() > 1 && factor != 1.0 ? join(span) : c.folded;
+        s.full = std::max(s.full, factor * (w + kEdit * edit_similarity(q_.folded, text)));
+      }
+    };
+    const Word* base = c.words.data();
+    consider({base, base + c.words.size()}, 1.0);
+    if (c.parts.size() > 1)
+      for (const auto& [b, e] : c.parts) consider({base + b, base + e}, kFusedPart);
     return s;
   }
-  auto consider = [&](const std::vector<std::string>& words, const std::string& text,
-                      double factor) {
-    const auto kept = meaningful(words);
-    const double w = word_score(q, kept);
-    if (w <= 0.0) return;
-    if (!numbers_fit(q.numbers, numbers_of(kept))) factor *= kOtherNumbers;
-    s.words = std::max(s.words, factor * w);
-    if (with_edit) s.full = std::max(s.full, factor * (w + kEdit * edit_similarity(q.folded, text)));
-  };
-  consider(all, folded, 1.0);
-  if (candidate.find(';') != std::string::npos) {
-    size_t start = 0;
-    while (start <= candidate.size()) {
-      size_t end = candidate.find(';', start);
-      if (end == std::string::npos) end = candidate.size();
-      const auto part = split_words(candidate.substr(start, end - start));
-      if (!part.empty()) consider(part, join(part), kFusedPart);
-      start = end + 1;
-    }
-  }
-  return s;
-}
 
-}  // namespace
+  const std::string& folded() const { return q_.folded; }
 
-double name_similarity(const std::string& a, const std::string& b) {
-  const Query q(a);
-  const Scored s = score(q, b, true);
-  if (s.full >= 1.0) return 1.0;
-  if (s.words > 0.0) return std::min(s.full, 0.999);
-  // Nothing in common word by word: only the spelling says anything.
-  return kEdit * edit_similarity(q.folded, join(split_words(b)));
-}
+ private:
+  Split q_;
+  std::vector<double> prev_, cur_;  // reused by every alignment
+};
 
-std::vector<std::string> closest_names(const std::string& query,
-                                       const std::vector<std::string>& candidates, size_t count) {
+// Word scores first (cheap); the edit distance, which only orders near-ties, is computed for
+// the best few only, so that a model with many thousand tensors answers quickly.
+template <typename SplitAt>
+std::vector<std::string> rank(const std::string& query, const std::vector<std::string>& names,
+                              size_t count, SplitAt&& split_at) {
   if (count == 0) return {};
-  const Query q(query);
-  // Word scores first (cheap); the edit distance, which only orders near-ties, is computed for
-  // the best few only, so that a model with many thousand tensors answers quickly.
+  Scorer scorer(query);
   std::vector<std::pair<double, size_t>> coarse;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    const Scored s = score(q, candidates[i], false);
-    if (s.words > 0.0) coarse.emplace_back(s.words, i);
+  for (size_t i = 0; i < names.size(); ++i) {
+    const double w = scorer.score(split_at(i), false).words;
+    if (w > 0.0) coarse.emplace_back(w, i);
   }
   std::stable_sort(coarse.begin(), coarse.end(),
                    [](const auto& x, const auto& y) { return x.first > y.first; });
@@ -258,7 +268,7 @@ std::vector<std::string> closest_names(const std::string& query,
   if (coarse.size() > keep) coarse.resize(keep);
   std::vector<std::pair<double, size_t>> fine;
   for (const auto& [w, i] : coarse) {
-    const double full = score(q, candidates[i], true).full;
+    const double full = scorer.score(split_at(i), true).full;
     if (full >= kMinScore) fine.emplace_back(full, i);
   }
   std::stable_sort(fine.begin(), fine.end(), [](const auto& x, const auto& y) {
@@ -267,9 +277,49 @@ std::vector<std::string> closest_names(const std::string& query,
   std::vector<std::string> out;
   for (const auto& [s, i] : fine) {
     if (out.size() == count) break;
-    if (std::find(out.begin(), out.end(), candidates[i]) == out.end()) out.push_back(candidates[i]);
+    if (std::find(out.begin(), out.end(), names[i]) == out.end()) out.push_back(names[i]);
   }
   return out;
+}
+
+}  // namespace
+
+double name_similarity(const std::string& a, const std::string& b) {
+  Scorer scorer(a);
+  const Split c = split_name(b);
+  const Scored s = scorer.score(c, true);
+  if (s.full >= 1.0) return 1.0;
+  if (s.words > 0.0) return std::min(s.full, 0.999);
+  // Nothing in common word by word: only the spelling says anything.
+  return kEdit * edit_similarity(scorer.folded(), c.folded);
+}
+
+std::vector<std::string> closest_names(const std::string& query,
+                                       const std::vector<std::string>& candidates, size_t count) {
+  Split last;  // split each candidate on demand; both passes see the same one at a time
+  size_t last_index = static_cast<size_t>(-1);
+  return rank(query, candidates, count, [&](size_t i) -> const Split& {
+    if (i != last_index) {
+      last = split_name(candidates[i]);
+      last_index = i;
+    }
+    return last;
+  });
+}
+
+struct NameIndex::Entry {
+  Split split;
+};
+
+NameIndex::NameIndex(const std::vector<std::string>& names) : names_(names) {
+  entries_.reserve(names_.size());
+  for (const auto& n : names_) entries_.push_back({split_name(n)});
+}
+
+NameIndex::~NameIndex() = default;
+
+std::vector<std::string> NameIndex::closest(const std::string& query, size_t count) const {
+  return rank(query, names_, count, [&](size_t i) -> const Split& { return entries_[i].split; });
 }
 
 }  // namespace qimplant

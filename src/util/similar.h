@@ -5,13 +5,15 @@
 // differ in separators, in the words around the layer name and in the words for a role
 // ("weight" / "kernel"). So the score is mostly how much of the query's words the candidate
 // holds, in order (split on . / ; : _ - and other punctuation, case-insensitive), where numbers
-// must agree ("conv1" never matches "conv2"), a word may be the start of another ("bias" in
+// must agree ("conv1" never matches "conv2", and a candidate whose numbers contradict the
+// query's, "layer1.0" for "layer1.1", ranks lower), a word may be the start of another ("bias" in
 // "BiasAdd") and a few role words are synonyms; then how little else the candidate holds; then
 // the edit distance of the whole names. A name fused from several ("a;b;c") is also compared
 // part by part. Words every converter adds ("model", "sequential", "ReadVariableOp", "onnx",
 // "module") are left out of the word comparison.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,5 +26,21 @@ double name_similarity(const std::string& a, const std::string& b);
 // without duplicates, skipping poor matches (those sharing no word with the query).
 std::vector<std::string> closest_names(const std::string& query,
                                        const std::vector<std::string>& candidates, size_t count);
+
+// The same ranking over a fixed set of names split into words once, for many queries against
+// one model (`q-implant names` with many unknown keys).
+class NameIndex {
+ public:
+  explicit NameIndex(const std::vector<std::string>& names);
+  ~NameIndex();
+  NameIndex(const NameIndex&) = delete;
+  NameIndex& operator=(const NameIndex&) = delete;
+  std::vector<std::string> closest(const std::string& query, size_t count) const;
+
+ private:
+  struct Entry;
+  std::vector<std::string> names_;
+  std::vector<Entry> entries_;
+};
 
 }  // namespace qimplant

@@ -68,15 +68,11 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan) 
       if (content) {
         uint8_t* out = nullptr;
         vec = fbb.CreateUninitializedVector(size, sizeof(uint8_t), &out);
-        content->write_to(out);
-        // The source was read once: drop its pages (input mapping or npy file) from our RSS.
-        const auto [src, src_size] = content->source_span();
-        if (content->view) {
-          content->view->storage->release(static_cast<size_t>(src - content->view->storage->data()),
-                                          src_size);
-        } else if (src && src_size > 0) {
-          input.file().release(static_cast<size_t>(src - input.file().data()), src_size);
-        }
+        // Each source piece is read once: drop its pages (input mapping or npy file) from RSS.
+        const MappedFile& from = content->view ? *content->view->storage : input.file();
+        content->write_to(out, [&from](const uint8_t* p, size_t n) {
+          if (p >= from.data() && n > 0) from.release(static_cast<size_t>(p - from.data()), n);
+        });
       } else {
         vec = fbb.CreateVector(data, size);
         input.file().release(static_cast<size_t>(data - input.file().data()), size);

@@ -1,0 +1,86 @@
+#include "report/report.h"
+
+#include "io/atomic_file.h"
+
+namespace qimplant {
+
+using nlohmann::ordered_json;
+
+namespace {
+const char* data_name(TensorEdit::Data d) {
+  switch (d) {
+    case TensorEdit::Data::FromValue: return "value";
+    case TensorEdit::Data::Quantized: return "quantized";
+    default: return "none";
+  }
+}
+}  // namespace
+
+ordered_json findings_json(const std::vector<Finding>& findings) {
+  ordered_json out = ordered_json::array();
+  for (const auto& f : findings) {
+    ordered_json j;
+    j["severity"] = f.severity == Severity::Error ? "error" : "warning";
+    j["rule"] = f.rule;
+    j["subgraph"] = f.subgraph;
+    j["operator_index"] = f.op_index;
+    j["operator"] = f.op;
+    j["tensors"] = f.tensors;
+    j["message"] = f.message;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+ordered_json float_tensors_json(const std::vector<FloatFinding>& tensors) {
+  ordered_json out = ordered_json::array();
+  for (const auto& f : tensors) {
+    ordered_json j;
+    j["tensor"] = f.tensor;
+    j["subgraph"] = f.ref.subgraph;
+    j["producer"] = f.producer;
+    j["users"] = f.users;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+ordered_json implant_report(const ImplantOptions& options, const ImplantResult& result) {
+  ordered_json r;
+  r["input"] = options.input;
+  r["qparam"] = options.qparam;
+  r["output"] = options.dry_run ? ordered_json() : ordered_json(options.output);
+  r["format"] = format_name(result.format);
+  r["target"] = target_name(result.target);
+  r["rounding"] = rounding_name(options.rounding);
+  ordered_json changes = ordered_json::array();
+  for (const auto& c : result.changes) {
+    ordered_json j;
+    j["tensor"] = c.tensor;
+    j["subgraph"] = c.subgraph;
+    j["change"] = origin_name(c.origin);
+    j["source"] = c.source;
+    j["from_type"] = c.from_type;
+    j["to_type"] = c.to_type;
+    j["scale"] = c.quant.scale;
+    j["zero_point"] = c.quant.zero_point;
+    j["quantized_dimension"] = c.quant.quantized_dimension;
+    j["data"] = data_name(c.data);
+    j["new_buffer"] = c.new_buffer;
+    changes.push_back(std::move(j));
+  }
+  r["changes"] = std::move(changes);
+  r["float_tensors"] = float_tensors_json(result.float_tensors);
+  r["findings"] = findings_json(result.findings);
+  r["output_bytes"] = result.output_bytes;
+  return r;
+}
+
+void write_json_file(const std::string& path, const ordered_json& report) {
+  const std::string text = report.dump(2) + "\n";
+  AtomicFile file(path);
+  file.write(text.data(), text.size());
+  file.commit();
+}
+
+}  // namespace qimplant

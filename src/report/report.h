@@ -1,0 +1,23 @@
+// The machine-readable report: every change q-implant made (implanted, propagated, derived) and
+// every finding of the checks, as JSON for pipelines (`--report report.json`).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "check/float_check.h"
+#include "check/rule_check.h"
+#include "implant.h"
+
+namespace qimplant {
+
+nlohmann::ordered_json findings_json(const std::vector<Finding>& findings);
+nlohmann::ordered_json float_tensors_json(const std::vector<FloatFinding>& tensors);
+nlohmann::ordered_json implant_report(const ImplantOptions& options, const ImplantResult& result);
+
+// Writes `report` to `path` atomically; throws Error naming the path.
+void write_json_file(const std::string& path, const nlohmann::ordered_json& report);
+
+}  // namespace qimplant
