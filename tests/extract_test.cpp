@@ -58,8 +58,8 @@ class ExtractTest : public ::testing::TestWithParam<Format> {
   std::string float_model;
 };
 
-QParamSpec per_channel(const std::string& name, const std::string& dtype,
-                       std::vector<float> scale, int dim) {
+QParamSpec per_channel(const std::string& name, const std::string& dtype, std::vector<float> scale,
+                       int dim) {
   QParamSpec s{name, dtype, scale, std::vector<int64_t>(scale.size(), 0)};
   s.quantized_dimension = dim;
   return s;
@@ -190,8 +190,8 @@ TEST_P(ExtractTest, RoundTripKeepsAppendedBufferNumbering) {
 ModelBuilder many_ops_model(Format format) {
   ModelBuilder b(format);
   const int32_t in = b.tensor("serving_default_input:0", {1, 4, 4, 2});
-  const int32_t w1 = b.constant("model/conv/Conv2D", {3, 1, 1, 2},
-                                {0.1f, -0.2f, 0.3f, -0.4f, 0.5f, -0.6f});
+  const int32_t w1 =
+      b.constant("model/conv/Conv2D", {3, 1, 1, 2}, {0.1f, -0.2f, 0.3f, -0.4f, 0.5f, -0.6f});
   const int32_t b1 = b.constant("model/conv/BiasAdd/ReadVariableOp", {3}, {0.01f, 0.02f, -0.03f});
   const int32_t c1 = b.tensor("model/conv/BiasAdd;model/conv/Conv2D", {1, 4, 4, 3});
   b.op(circle::BuiltinOperator_CONV_2D, {in, w1, b1}, {c1});
@@ -219,8 +219,8 @@ ModelBuilder many_ops_model(Format format) {
   const int32_t shape = b.constant_i32("model/reshape/shape", {2}, {1, 6});
   const int32_t c10 = b.tensor("model/reshape", {1, 6});
   b.op(circle::BuiltinOperator_RESHAPE, {c9, shape}, {c10});
-  const int32_t w3 = b.constant("model/dense/MatMul", {2, 6},
-                                {1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6});
+  const int32_t w3 =
+      b.constant("model/dense/MatMul", {2, 6}, {1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6});
   const int32_t b3 = b.constant("model/dense/BiasAdd/ReadVariableOp", {2}, {0.5f, -0.5f});
   const int32_t c11 = b.tensor("model/dense/BiasAdd", {1, 2});
   b.op(circle::BuiltinOperator_FULLY_CONNECTED, {c10, w3, b3}, {c11});
@@ -312,9 +312,9 @@ TEST_P(ExtractTest, TensorsPatternSelectsASubsetWithStableFileNames) {
     EXPECT_EQ(j["ofm"]["zerop"], "s0_t3_zerop.npy");
     auto files = list_dir(out.path());
     std::sort(files.begin(), files.end());
-    EXPECT_EQ(files, (std::vector<std::string>{"qparam.json", "s0_t1_scale.npy",
-                                               "s0_t1_value.npy", "s0_t1_zerop.npy",
-                                               "s0_t3_scale.npy", "s0_t3_zerop.npy"}))
+    EXPECT_EQ(files,
+              (std::vector<std::string>{"qparam.json", "s0_t1_scale.npy", "s0_t1_value.npy",
+                                        "s0_t1_zerop.npy", "s0_t3_scale.npy", "s0_t3_zerop.npy"}))
         << "nothing else left behind";
   }
   // A plain name selects that tensor; the subset implants into the float model.
@@ -431,8 +431,8 @@ TEST_P(ExtractTest, Errors) {
 
   write_text(work.file("plain_file"), "x");
   err = error_of({q, work.file("plain_file"), ""});
-  EXPECT_TRUE(contains(err, "output directory '" + work.file("plain_file") +
-                                "': exists and is not a directory"))
+  EXPECT_TRUE(contains(
+      err, "output directory '" + work.file("plain_file") + "': exists and is not a directory"))
       << err;
 
   err = error_of({dir.file("missing" + ext()), work.path(), ""});

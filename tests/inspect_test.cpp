@@ -61,8 +61,9 @@ TEST_P(InspectTest, TextDescribesAFloatModel) {
   EXPECT_TRUE(contains(t, "subgraph 0: 4 tensors, 1 operator")) << t;
   EXPECT_TRUE(contains(t, "  inputs:  [0] ifm\n")) << t;
   EXPECT_TRUE(contains(t, "  outputs: [3] ofm\n")) << t;
-  EXPECT_TRUE(contains(t, "    #0 CONV_2D\n        in:  [0] ifm, [1] ker, [2] bias\n"
-                          "        out: [3] ofm\n"))
+  EXPECT_TRUE(contains(t,
+                       "    #0 CONV_2D\n        in:  [0] ifm, [1] ker, [2] bias\n"
+                       "        out: [3] ofm\n"))
       << t;
   EXPECT_TRUE(contains(t, "    [0] ifm  FLOAT32 [1, 2, 2, 2]\n")) << t;
   EXPECT_TRUE(contains(t, "    [1] ker  FLOAT32 [1, 1, 1, 2]  const (buffer 1, 8 bytes)\n")) << t;
@@ -71,8 +72,9 @@ TEST_P(InspectTest, TextDescribesAFloatModel) {
 TEST_P(InspectTest, TextShowsQuantization) {
   const std::string t = text(quantized_model());
   EXPECT_TRUE(contains(t, "[0] ifm  UINT8 [1, 2, 2, 2]  scale 0.27102426 zero_point 216\n")) << t;
-  EXPECT_TRUE(contains(t, "[1] ker  UINT8 [1, 1, 1, 2]  const (buffer 1, 2 bytes)  scale "
-                          "0.44855267 zero_point 103\n"))
+  EXPECT_TRUE(contains(t,
+                       "[1] ker  UINT8 [1, 1, 1, 2]  const (buffer 1, 2 bytes)  scale "
+                       "0.44855267 zero_point 103\n"))
       << t;
   EXPECT_TRUE(contains(t, "[2] bias  INT32 [1]  const")) << t;
 
@@ -87,11 +89,13 @@ TEST_P(InspectTest, TextShowsQuantization) {
   const std::string p = dir.file("pc" + ext());
   b.save(p);
   const std::string pc = text(p);
-  EXPECT_TRUE(contains(pc, "[0] x  INT8 [3, 2]  per-channel x3 along dim 0: scale 0.25 .. 2, "
-                           "zero_point -1 .. 1\n"))
+  EXPECT_TRUE(contains(pc,
+                       "[0] x  INT8 [3, 2]  per-channel x3 along dim 0: scale 0.25 .. 2, "
+                       "zero_point -1 .. 1\n"))
       << pc;
-  EXPECT_TRUE(contains(pc, "[1] y  INT8 [3, 2]  per-channel x2 along dim 1: scale 0.1, "
-                           "zero_point 0\n"))
+  EXPECT_TRUE(contains(pc,
+                       "[1] y  INT8 [3, 2]  per-channel x2 along dim 1: scale 0.1, "
+                       "zero_point 0\n"))
       << pc;
   EXPECT_TRUE(contains(pc, "in:  [0] x, -\n")) << "an omitted operand\n" << pc;
 }
@@ -187,7 +191,10 @@ TEST_P(InspectTest, FiltersByTensorNameAndOperatorType) {
 TEST_P(InspectTest, SeveralSubgraphsCustomOperatorsAndOddNames) {
   ModelBuilder b(format());
   const int32_t x = b.tensor("x", {2});
-  const int32_t y = b.tensor(std::string("bad\xff" "name", 8), {2});
+  const int32_t y = b.tensor(std::string("bad\xff"
+                                         "name",
+                                         8),
+                             {2});
   b.op(circle::BuiltinOperator_CUSTOM, {x}, {y}, "MyOp");
   b.inputs({x});
   b.outputs({y});

@@ -116,7 +116,8 @@ TEST(NameRanking, TyposAndShortLists) {
   EXPECT_TRUE(closest_names("xyz", kKerasNames, 5).empty()) << "no poor matches";
   EXPECT_TRUE(closest_names("conv1", {}, 5).empty());
   EXPECT_TRUE(closest_names("conv1", kKerasNames, 0).empty());
-  EXPECT_EQ(closest_names("w", {"w", "w", "x"}, 5), std::vector<std::string>{"w"}) << "no duplicates";
+  EXPECT_EQ(closest_names("w", {"w", "w", "x"}, 5), std::vector<std::string>{"w"})
+      << "no duplicates";
   EXPECT_EQ(closest_names("conv1.weight", kKerasNames, 2).size(), 2u);
 }
 
@@ -133,12 +134,12 @@ TEST(NameRanking, ManyCandidatesStayFast) {
   const auto start = std::chrono::steady_clock::now();
   const NameIndex index(names);
   for (int q = 0; q < 100; ++q) {
-    const std::string key = "block" + std::to_string(q * 7) + ".conv" + std::to_string(q % 10) +
-                            ".weight";
+    const std::string key =
+        "block" + std::to_string(q * 7) + ".conv" + std::to_string(q % 10) + ".weight";
     const auto near = index.closest(key, 5);
     ASSERT_FALSE(near.empty()) << key;
-    EXPECT_TRUE(contains(near[0], "/block" + std::to_string(q * 7) + "/conv" +
-                                      std::to_string(q % 10) + "/"))
+    EXPECT_TRUE(contains(near[0],
+                         "/block" + std::to_string(q * 7) + "/conv" + std::to_string(q % 10) + "/"))
         << key << " -> " << near[0];
   }
   const double seconds =
@@ -209,7 +210,8 @@ TEST(NamePatternTest, InvalidPatternsAreClearErrors) {
   EXPECT_TRUE(contains(pattern_error("re:[a"), "invalid regular expression '[a'"));
   EXPECT_TRUE(contains(pattern_error("re:"), "ctx: the pattern 're:' is empty"));
   EXPECT_TRUE(contains(pattern_error("glob:"), "the pattern 'glob:' is empty"));
-  EXPECT_TRUE(contains(pattern_error("glob:a[bc"), "invalid glob 'a[bc': '[' at position 1 is not"));
+  EXPECT_TRUE(
+      contains(pattern_error("glob:a[bc"), "invalid glob 'a[bc': '[' at position 1 is not"));
   EXPECT_TRUE(contains(pattern_error("glob:a\\"), "ends with a lone '\\'"));
   EXPECT_TRUE(contains(pattern_error("glob:[z-a]"), "range 'z-a' is reversed"));
 }
@@ -456,23 +458,24 @@ TEST_P(KeyTest, NameMapErrors) {
              {where + "key \"in\": expected a string (a model tensor name), found an integer (3)"});
   fails_with(R"({"in": "x", "in": "y"})", {where + "key \"in\" appears more than once"});
   fails_with("{\"in\": ", {where + "malformed JSON", "line 1"});
-  fails_with(R"({"in": "conv1/weights"})",
-             {"qparam file '" + dir.file("qparam.json") +
-                  "': key 'in', mapped by name map '" + dir.file("map.json") +
-                  "' to 'conv1/weights': tensor 'conv1/weights' is not in the model '" + model +
-                  "'",
-              "closest names: 'conv1/w'"});
+  fails_with(
+      R"({"in": "conv1/weights"})",
+      {"qparam file '" + dir.file("qparam.json") + "': key 'in', mapped by name map '" +
+           dir.file("map.json") +
+           "' to 'conv1/weights': tensor 'conv1/weights' is not in the model '" + model + "'",
+       "closest names: 'conv1/w'"});
   // Two keys that end up at one tensor.
   o = options({{"in", "int8", {0.1f}, {0}}, {"input", "int8", {0.1f}, {0}}});
   fails_with(R"({"input": "in"})",
              {"keys 'in' and 'input' (mapped to 'in') both name tensor 'in'"});
-  fails_with(R"({"input": "re:("})", {"key 'input', mapped by name map", "to 're:(': invalid "
-                                                                         "regular expression"});
+  fails_with(R"({"input": "re:("})", {"key 'input', mapped by name map",
+                                      "to 're:(': invalid "
+                                      "regular expression"});
 
   o.name_map = dir.file("missing.json");
   const std::string err = error_of(o);
-  EXPECT_TRUE(contains(err, "name map '" + dir.file("missing.json") +
-                                "': cannot open: No such file or directory"))
+  EXPECT_TRUE(contains(
+      err, "name map '" + dir.file("missing.json") + "': cannot open: No such file or directory"))
       << err;
 }
 
@@ -482,9 +485,9 @@ TEST_P(KeyTest, MatchKeysReportsEveryKeyWithoutThrowing) {
   NameMap map;
   map.path = "map.json";
   map.entries = {{"fc1.weight", "conv1/w"}};
-  const auto matches = match_keys({m->info(), resolver, model, "q.json", &map},
-                                  {"in", "fc1.weight", "glob:*/w", "conv1.bias", "glob:*shape",
-                                   "re:.*out"});
+  const auto matches =
+      match_keys({m->info(), resolver, model, "q.json", &map},
+                 {"in", "fc1.weight", "glob:*/w", "conv1.bias", "glob:*shape", "re:.*out"});
   ASSERT_EQ(matches.size(), 6u);
   EXPECT_TRUE(matches[0].ok());
   EXPECT_EQ(matches[0].form, KeyForm::Exact);

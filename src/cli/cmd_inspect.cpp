@@ -21,8 +21,7 @@ Subcommand add_inspect_command(CLI::App& app) {
       "inspect",
       "print a model's subgraphs: inputs and outputs, operators in execution order with their "
       "tensors, and every tensor with dtype, shape, constness and quantization");
-  sub->add_option("model", args->model, "circle or tflite model (float or quantized)")
-      ->required();
+  sub->add_option("model", args->model, "circle or tflite model (float or quantized)")->required();
   sub->add_flag("--json", args->json, "print the same as JSON");
   sub->add_option("--tensors", args->filter.tensors,
                   "show tensors whose names match: a glob ('conv*'), 'glob:...' or 're:...' "

@@ -25,8 +25,8 @@ std::string list(const TensorResolver& resolver, const ModelInfo& model,
     }
     out += (i ? ", " : "") + resolver.describe(refs[i]);
     if (types) {
-      out += " " + tensor_type_name(model.format,
-                                    model.tensor(refs[i].subgraph, refs[i].tensor).type);
+      out +=
+          " " + tensor_type_name(model.format, model.tensor(refs[i].subgraph, refs[i].tensor).type);
     }
   }
   return out;
@@ -59,17 +59,15 @@ Subcommand add_names_command(CLI::App& app) {
             const TensorResolver resolver(info);
             std::vector<std::string> keys;
             for (const auto& e : qparams.entries) keys.push_back(e.key);
-            const auto matches =
-                match_keys({info, resolver, args->model, args->qparam,
-                            args->name_map.empty() ? nullptr : &map},
-                           keys);
+            const auto matches = match_keys({info, resolver, args->model, args->qparam,
+                                             args->name_map.empty() ? nullptr : &map},
+                                            keys);
             const size_t limit = args->verbose ? static_cast<size_t>(-1) : 10;
 
             std::cout << "qparam file '" << args->qparam << "' against model '" << args->model
                       << "' (" << format_name(info.format) << ", " << info.subgraphs.size()
                       << " subgraph(s))";
-            if (!args->name_map.empty())
-              std::cout << " with name map '" << args->name_map << "'";
+            if (!args->name_map.empty()) std::cout << " with name map '" << args->name_map << "'";
             std::cout << ":\n";
             size_t resolved = 0, tensors = 0;
             std::set<std::string> used;
@@ -107,7 +105,8 @@ Subcommand add_names_command(CLI::App& app) {
                 if (!used.count(k)) unused.push_back("'" + k + "'");
               if (!unused.empty()) {
                 std::cout << "  name map entries no key uses: ";
-                for (size_t i = 0; i < unused.size(); ++i) std::cout << (i ? ", " : "") << unused[i];
+                for (size_t i = 0; i < unused.size(); ++i)
+                  std::cout << (i ? ", " : "") << unused[i];
                 std::cout << "\n";
               }
             }

@@ -14,6 +14,23 @@
 
 namespace {
 
+// Names in models and qparam.json can hold control characters; keep messages on the terminal
+// readable (line breaks of multi-line reports stay).
+std::string printable(const std::string& text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c < 0x20 && c != '\n') || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string quant_text(const qimplant::QuantParams& q) {
   std::ostringstream os;
   os.precision(7);
@@ -131,11 +148,11 @@ int main(int argc, char** argv) {
     try {
       return sub.run();
     } catch (const qimplant::Error& e) {
-      std::cerr << "q-implant: error: " << e.what() << "\n";
+      std::cerr << "q-implant: error: " << printable(e.what()) << "\n";
     } catch (const std::bad_alloc&) {
       std::cerr << "q-implant: error: out of memory\n";
     } catch (const std::exception& e) {
-      std::cerr << "q-implant: internal error: " << e.what() << "\n";
+      std::cerr << "q-implant: internal error: " << printable(e.what()) << "\n";
     }
     return 1;
   }
@@ -179,11 +196,11 @@ int main(int argc, char** argv) {
     if (!quiet) print_result(o, result, verbose);
     return 0;
   } catch (const qimplant::Error& e) {
-    std::cerr << "q-implant: error: " << e.what() << "\n";
+    std::cerr << "q-implant: error: " << printable(e.what()) << "\n";
   } catch (const std::bad_alloc&) {
     std::cerr << "q-implant: error: out of memory; nothing was written\n";
   } catch (const std::exception& e) {
-    std::cerr << "q-implant: internal error: " << e.what() << "; nothing was written\n";
+    std::cerr << "q-implant: internal error: " << printable(e.what()) << "; nothing was written\n";
   }
   return 1;
 }

@@ -31,11 +31,16 @@ std::optional<QType> qtype_of(int8_t type) {
 
 const char* npy_descr(QType q) {
   switch (q) {
-    case QType::UInt8: return "|u1";
-    case QType::Int8: return "|i1";
-    case QType::Int16: return "<i2";
-    case QType::Int32: return "<i4";
-    case QType::Int64: return "<i8";
+    case QType::UInt8:
+      return "|u1";
+    case QType::Int8:
+      return "|i1";
+    case QType::Int16:
+      return "<i2";
+    case QType::Int32:
+      return "<i4";
+    case QType::Int64:
+      return "<i8";
   }
   return "|u1";
 }
@@ -165,9 +170,8 @@ ExtractResult extract(const ExtractOptions& options) {
         }
         c.key = "#" + std::to_string(s) + ":" + t.name;
         if (!resolver.find(c.key).empty()) {
-          result.skipped.push_back({t.name, s,
-                                    "its qualified key '" + c.key +
-                                        "' is also the name of another tensor"});
+          result.skipped.push_back(
+              {t.name, s, "its qualified key '" + c.key + "' is also the name of another tensor"});
           continue;
         }
       }

@@ -39,9 +39,9 @@ struct ExtractedTensor {
   std::string key;  // the qparam.json key
   uint32_t subgraph = 0;
   uint32_t tensor = 0;
-  std::string dtype;     // "int8", ...
-  size_t channels = 1;   // number of scales
-  bool value = false;    // a constant: "value" written
+  std::string dtype;    // "int8", ...
+  size_t channels = 1;  // number of scales
+  bool value = false;   // a constant: "value" written
 };
 
 struct SkippedTensor {

@@ -175,7 +175,9 @@ std::string ref_list(const SubgraphInfo& sg, const std::vector<int32_t>& refs) {
   return out.empty() ? "(none)" : out;
 }
 
-size_t count(const std::vector<bool>& v) { return static_cast<size_t>(std::count(v.begin(), v.end(), true)); }
+size_t count(const std::vector<bool>& v) {
+  return static_cast<size_t>(std::count(v.begin(), v.end(), true));
+}
 
 std::string plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");

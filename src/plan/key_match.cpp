@@ -24,15 +24,23 @@ bool starts_with(const std::string& s, const char* prefix) {
 
 std::string json_type_name(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string (" + j.dump() + ")";
-    case json::value_t::boolean: return "a boolean (" + j.dump() + ")";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string (" + j.dump() + ")";
+    case json::value_t::boolean:
+      return "a boolean (" + j.dump() + ")";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer (" + j.dump() + ")";
-    case json::value_t::number_float: return "a number (" + j.dump() + ")";
-    default: return "an unsupported value";
+    case json::value_t::number_unsigned:
+      return "an integer (" + j.dump() + ")";
+    case json::value_t::number_float:
+      return "a number (" + j.dump() + ")";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -142,14 +150,17 @@ bool NamePattern::glob_match(const std::string& name) const {
   auto one = [&](const GlobItem& item, char ch) {
     const unsigned char c = static_cast<unsigned char>(ch);
     switch (item.type) {
-      case GlobItem::Any: return true;
-      case GlobItem::Char: return item.c == ch;
+      case GlobItem::Any:
+        return true;
+      case GlobItem::Char:
+        return item.c == ch;
       case GlobItem::Set: {
         bool in = false;
         for (const auto& [lo, hi] : item.ranges) in = in || (c >= lo && c <= hi);
         return in != item.negated;
       }
-      case GlobItem::Star: return false;
+      case GlobItem::Star:
+        return false;
     }
     return false;
   };
@@ -176,8 +187,10 @@ bool NamePattern::glob_match(const std::string& name) const {
 
 bool NamePattern::matches(const std::string& name) const {
   switch (kind_) {
-    case Kind::Exact: return name == body_;
-    case Kind::Glob: return glob_match(name);
+    case Kind::Exact:
+      return name == body_;
+    case Kind::Glob:
+      return glob_match(name);
     case Kind::Regex:
       try {
         return std::regex_match(name, regex_);
@@ -237,8 +250,8 @@ NameMap read_name_map(const std::string& path) {
   }
   for (auto it = root.begin(); it != root.end(); ++it) {
     if (!it->is_string()) {
-      throw Error(where + ": key \"" + it.key() + "\": expected a string (a model tensor name), found " +
-                  json_type_name(*it));
+      throw Error(where + ": key \"" + it.key() +
+                  "\": expected a string (a model tensor name), found " + json_type_name(*it));
     }
     map.entries.emplace_back(it.key(), it->get<std::string>());
   }
@@ -250,10 +263,14 @@ NameMap read_name_map(const std::string& path) {
 
 const char* key_form_name(KeyForm form) {
   switch (form) {
-    case KeyForm::Exact: return "exact";
-    case KeyForm::Qualified: return "qualified";
-    case KeyForm::Regex: return "regex";
-    case KeyForm::Glob: return "glob";
+    case KeyForm::Exact:
+      return "exact";
+    case KeyForm::Qualified:
+      return "qualified";
+    case KeyForm::Regex:
+      return "regex";
+    case KeyForm::Glob:
+      return "glob";
   }
   return "?";
 }
@@ -266,10 +283,9 @@ namespace {
 
 void match_one(const KeyMatchContext& cx, KeyMatch& m) {
   const std::string file = "qparam file '" + cx.qparam_path + "'";
-  const std::string context =
-      m.mapped ? file + ": key '" + m.key + "', mapped by name map '" + cx.name_map->path +
-                     "' to '" + m.lookup + "'"
-               : file;
+  const std::string context = m.mapped ? file + ": key '" + m.key + "', mapped by name map '" +
+                                             cx.name_map->path + "' to '" + m.lookup + "'"
+                                       : file;
   const auto& exact = cx.resolver.find(m.lookup);
   if (!exact.empty() || !NamePattern::is_pattern(m.lookup)) {
     try {
@@ -290,8 +306,7 @@ void match_one(const KeyMatchContext& cx, KeyMatch& m) {
 
   const std::string key_context = m.mapped ? context : file + ": key '" + m.key + "'";
   try {
-    const NamePattern pattern =
-        NamePattern::parse(m.lookup, NamePattern::Kind::Exact, key_context);
+    const NamePattern pattern = NamePattern::parse(m.lookup, NamePattern::Kind::Exact, key_context);
     m.form = pattern.kind() == NamePattern::Kind::Regex ? KeyForm::Regex : KeyForm::Glob;
     for (uint32_t s = 0; s < cx.model.subgraphs.size(); ++s) {
       const auto& tensors = cx.model.subgraphs[s].tensors;
@@ -303,9 +318,9 @@ void match_one(const KeyMatchContext& cx, KeyMatch& m) {
     }
     if (m.tensors.empty() && m.not_float.empty()) {
       m.candidates = cx.resolver.suggestions(pattern_words(pattern), 5);
-      m.error = key_context + " matches no tensor in the model '" + cx.model_path + "'" +
-                (m.candidates.empty() ? std::string()
-                                      : "; closest names: " + quoted_list(m.candidates));
+      m.error =
+          key_context + " matches no tensor in the model '" + cx.model_path + "'" +
+          (m.candidates.empty() ? std::string() : "; closest names: " + quoted_list(m.candidates));
     } else if (m.tensors.empty()) {
       std::string found;
       for (size_t i = 0; i < m.not_float.size() && i < 5; ++i) {
@@ -316,8 +331,8 @@ void match_one(const KeyMatchContext& cx, KeyMatch& m) {
       }
       if (m.not_float.size() > 5) found += ", ...";
       m.error = key_context + " matches " + std::to_string(m.not_float.size()) +
-                " tensor(s) in the model '" + cx.model_path + "', none of them float32 (" +
-                found + "); pattern keys claim float32 tensors only";
+                " tensor(s) in the model '" + cx.model_path + "', none of them float32 (" + found +
+                "); pattern keys claim float32 tensors only";
     }
   } catch (const Error& e) {
     m.error = e.what();

@@ -78,10 +78,10 @@ struct KeyMatch {
   std::string lookup;  // what was looked up: the mapped value when the name map has the key
   bool mapped = false;
   KeyForm form = KeyForm::Exact;
-  std::vector<TensorRef> tensors;     // the tensors this key claims, model order
-  std::vector<TensorRef> not_float;   // pattern matches left alone: not float32
-  std::vector<TensorRef> overridden;  // pattern matches that an exact key claims instead
-  std::string error;                  // why the key does not resolve; empty when it does
+  std::vector<TensorRef> tensors;       // the tensors this key claims, model order
+  std::vector<TensorRef> not_float;     // pattern matches left alone: not float32
+  std::vector<TensorRef> overridden;    // pattern matches that an exact key claims instead
+  std::string error;                    // why the key does not resolve; empty when it does
   std::vector<std::string> candidates;  // closest model names, for unknown names and patterns
   bool ok() const { return error.empty(); }
   // "'conv1.weight' (mapped to 'model/conv1/w')" or "'re:.*w'": how messages name the key.

@@ -57,7 +57,8 @@ struct Planner {
     std::string notes;
     if (!qualified && resolver.find(t.name).size() > 1)
       notes = "subgraph " + std::to_string(ref.subgraph);
-    if (!qualified && t.name != e.key) notes += (notes.empty() ? "" : ", ") + ("key '" + e.key + "'");
+    if (!qualified && t.name != e.key)
+      notes += (notes.empty() ? "" : ", ") + ("key '" + e.key + "'");
     if (!notes.empty()) label += " (" + notes + ")";
     const QTypeInfo& qi = qtype_info(e.dtype);
 
@@ -157,8 +158,8 @@ EditPlan plan_implant(const ModelInfo& model, const std::string& model_path,
   Planner planner(model, model_path, qparams, options);
   std::vector<std::string> keys;
   for (const auto& e : qparams.entries) keys.push_back(e.key);
-  const auto matches = match_keys(
-      {model, planner.resolver, model_path, qparams.path, options.name_map}, keys);
+  const auto matches =
+      match_keys({model, planner.resolver, model_path, qparams.path, options.name_map}, keys);
   require_resolved(matches);
   for (size_t i = 0; i < qparams.entries.size(); ++i)
     for (const TensorRef& ref : matches[i].tensors) planner.plan_entry(qparams.entries[i], ref);

@@ -13,8 +13,12 @@ namespace {
 bool is_word_byte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
-char lower(unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+char lower(unsigned char c) {
+  return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // What a few words are, looked up once per word.
 struct WordKind {
@@ -39,9 +43,10 @@ const std::unordered_map<std::string, WordKind>& word_kinds() {
     // Words that converters and wrappers add around every layer name; they say nothing about
     // which layer a name is, and would otherwise make every candidate look alike.
     const std::vector<const char*> boilerplate = {
-        "model",    "sequential", "functional", "module",
-        "readvariableop", "identity", "read", "onnx",
-        "statefulpartitionedcall", "partitionedcall"};
+        "model",          "sequential",     "functional",
+        "module",         "readvariableop", "identity",
+        "read",           "onnx",           "statefulpartitionedcall",
+        "partitionedcall"};
     for (size_t g = 0; g < strong.size(); ++g)
       for (const char* w : strong[g]) m[w].strong = static_cast<int8_t>(g);
     for (const char* w : weak) m[w].weak = 0;
@@ -214,7 +219,9 @@ struct Scored {
 
 class Scorer {
  public:
-  explicit Scorer(const std::string& query) : q_(split_name(query)) {}
+  explicit Scorer(const std::string& query)
+      : q_(split_name(query)),
+        q_text_(join({q_.words.data(), q_.words.data() + q_.words.size()})) {}
 
   Scored score(const Split& c, bool with_edit) {
     Scored s;
@@ -227,14 +234,14 @@ class Scorer {
       if (q.size() == 0 || span.size() == 0) return;
       const double a = aligned_words(q, span, prev_, cur_);
       if (a <= 0.0) return;
-      double w = kCover * (a / double(q.size())) +
-                 kPrecision * std::min(1.0, a / double(span.size()));
+      double w =
+          kCover * (a / double(q.size())) + kPrecision * std::min(1.0, a / double(span.size()));
       if (!numbers_fit(q, span)) w *= kOtherNumbers;
       s.words = std::max(s.words, factor * w);
-      if (with_edit) {
-        const std::string text = c.parts.size() > 1 && factor != 1.0 ? join(span) : c.folded;
-        s.full = std::max(s.full, factor * (w + kEdit * edit_similarity(q_.folded, text)));
-      }
+      // Spelling is compared without the boilerplate words too, so a name and the same text
+      // inside a fused name spell alike.
+      if (with_edit)
+        s.full = std::max(s.full, factor * (w + kEdit * edit_similarity(q_text_, join(span))));
     };
     const Word* base = c.words.data();
     consider({base, base + c.words.size()}, 1.0);
@@ -247,6 +254,7 @@ class Scorer {
 
  private:
   Split q_;
+  std::string q_text_;              // the query's meaningful words, joined
   std::vector<double> prev_, cur_;  // reused by every alignment
 };
 

@@ -53,15 +53,14 @@ inline bool contains(const std::string& text, const std::string& part) {
 // quantized model back exactly: equal flatc decodings (every field, tensors, quantization and
 // buffers included) and equal tensors and buffer bytes through our reader. `allow_float` as the
 // quantized model was made. Returns the extract result for further checks.
-inline ExtractResult expect_round_trip(const std::string& float_model,
-                                       const std::string& quantized, const std::string& workdir,
-                                       bool allow_float = false) {
+inline ExtractResult expect_round_trip(const std::string& float_model, const std::string& quantized,
+                                       const std::string& workdir, bool allow_float = false) {
   ExtractOptions x;
   x.input = quantized;
   x.outdir = workdir + "/extracted";
   const ExtractResult extracted = extract(x);
-  EXPECT_TRUE(extracted.skipped.empty()) << extracted.skipped.front().tensor << ": "
-                                         << extracted.skipped.front().reason;
+  EXPECT_TRUE(extracted.skipped.empty())
+      << extracted.skipped.front().tensor << ": " << extracted.skipped.front().reason;
   ImplantOptions o;
   o.input = float_model;
   o.qparam = extracted.qparam_path;
