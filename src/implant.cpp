@@ -5,6 +5,8 @@
 #include "io/atomic_file.h"
 #include "model/model_file.h"
 #include "plan/buffer_placement.h"
+#include "plan/float_interface.h"
+#include "plan/structure.h"
 #include "plan/planner.h"
 #include "plan/propagate.h"
 #include "qparam/qparam_file.h"
@@ -41,25 +43,28 @@ ImplantResult implant(const ImplantOptions& options) {
     added += derive_missing(info, plan, derive);
     if (added == 0) break;
   }
+  plan_float_interface(info, plan, options.interface);
   place_new_data(info, plan);
+  // Checks look at the graph as it will be written, added operators included.
+  const ModelInfo planned = with_structure(info, plan);
 
   ImplantResult result;
   result.format = info.format;
   result.subgraph_count = info.subgraphs.size();
-  result.float_tensors = find_float_tensors(info, plan);
+  result.float_tensors = find_float_tensors(planned, plan);
   if (!result.float_tensors.empty() && !options.allow_float) {
     throw Error("model file '" + options.input + "': " +
-                describe_float_findings(info, result.float_tensors) + "\nnothing was written");
+                describe_float_findings(planned, result.float_tensors) + "\nnothing was written");
   }
   result.target = derive.target;
   if (options.check_rules) {
-    result.findings = check_rules(info, plan, derive.target);
+    result.findings = check_rules(planned, plan, derive.target);
     std::string errors;
     size_t error_count = 0;
     for (const auto& f : result.findings) {
       if (f.severity != Severity::Error) continue;
       ++error_count;
-      errors += "\n  " + describe_finding(info, f);
+      errors += "\n  " + describe_finding(planned, f);
     }
     if (error_count && !options.force) {
       throw Error("model file '" + options.input + "': the quantized model breaks " +
@@ -69,20 +74,26 @@ ImplantResult implant(const ImplantOptions& options) {
     }
   }
   for (const auto& [ref, edit] : plan.tensors) {
-    const TensorInfo& t = info.tensor(ref.subgraph, ref.tensor);
+    const TensorInfo& t = planned.tensor(ref.subgraph, ref.tensor);
     ChangeRecord c;
     c.tensor = t.name;
     c.subgraph = ref.subgraph;
     c.origin = edit.origin;
     c.source = edit.source;
-    c.from_type = tensor_type_name(info.format, t.type);
+    const bool added = ref.tensor >= info.subgraphs[ref.subgraph].tensors.size();
+    c.from_type = added ? "(new tensor)" : tensor_type_name(info.format, t.type);
     c.to_type = tensor_type_name(info.format, edit.type);
     c.quant = edit.quant;
     c.data = edit.data;
     c.new_buffer = edit.buffer.has_value();
     result.changes.push_back(std::move(c));
   }
-  if (!options.dry_run) result.output_bytes = write_model(*model, plan, options.output);
+  if (!options.dry_run) {
+    WriteOptions write_options;
+    write_options.buffers = options.buffers;
+    write_options.external_threshold = options.external_threshold_for_tests;
+    result.output_bytes = write_model(*model, plan, options.output, write_options);
+  }
   return result;
 }
 

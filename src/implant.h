@@ -13,9 +13,11 @@
 #include "check/float_check.h"
 #include "check/rule_check.h"
 #include "derive/derive.h"
+#include "plan/float_interface.h"
 #include "model/model.h"
 #include "plan/edit_plan.h"
 #include "quant/quantize.h"
+#include "write/model_writer.h"
 
 namespace qimplant {
 
@@ -33,8 +35,14 @@ struct ImplantOptions {
   // fields above and below).
   DeriveOptions derive;
   std::optional<Target> target;  // default: by the model's format
+  InterfaceTypes interface;      // --input-type / --output-type
   bool check_rules = true;       // run the per-operator rule check
   bool force = false;            // write even when the rule check finds errors
+  // Where the output keeps buffer data (--buffers): the input's layout by default, external
+  // when the inline result would pass the FlatBuffers 2 GB limit.
+  BufferLayout buffers = BufferLayout::Auto;
+  // Test-only: the size above which Auto switches to external (0 = the FlatBuffers limit).
+  size_t external_threshold_for_tests = 0;
 };
 
 // One line of what changed, for people and for reports.

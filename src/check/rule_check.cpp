@@ -6,6 +6,7 @@
 
 #include "model/op_properties.h"
 #include "rules/target.h"
+#include "schema/circle_generated.h"
 
 namespace qimplant {
 
@@ -25,8 +26,20 @@ std::string params_text(const QuantParams& q) {
   return os.str();
 }
 
+// A missing zero point reads as 0 (what TFLite assumes for symmetric parameters).
+int64_t zero_point_at(const QuantParams& q, size_t i) {
+  return i < q.zero_point.size() ? q.zero_point[i] : 0;
+}
+
+// The operand that carries the values of a weighted operator. The property table says input 0
+// for every operator, but TRANSPOSE_CONV's inputs are (output_shape, weights, input, bias).
+int data_input_of(const OperatorInfo& o, const OpProperty& prop) {
+  return o.builtin_code == circle::BuiltinOperator_TRANSPOSE_CONV ? 2 : prop.data_input;
+}
+
 bool close(float a, float b) {
-  return std::fabs(double(a) - double(b)) <= 1e-6 * std::max(std::fabs(double(a)), std::fabs(double(b)));
+  return std::fabs(double(a) - double(b)) <=
+         1e-6 * std::max(std::fabs(double(a)), std::fabs(double(b)));
 }
 
 struct Checker {
@@ -65,6 +78,10 @@ struct Checker {
 
   bool quantized(const View& v) const { return v.type != kFloat32 && !v.quant->empty(); }
 
+  static bool is_4bit_type(int8_t t) {
+    return t == int8_t(TensorType::Int4) || t == int8_t(TensorType::UInt4);
+  }
+
   static bool is_activation_type(int8_t t) {
     return t == int8_t(TensorType::UInt8) || t == int8_t(TensorType::Int8) ||
            t == int8_t(TensorType::Int16);
@@ -75,6 +92,8 @@ struct Checker {
     const OpProperty* prop = op_property(o.builtin_code);
     if (prop && (prop->float_input_ok || prop->float_output_ok)) return;  // QUANTIZE/DEQUANTIZE
     auto is_index = [&](size_t i) {
+      // TRANSPOSE_CONV's output_shape operand is missing from the table's index operands.
+      if (o.builtin_code == circle::BuiltinOperator_TRANSPOSE_CONV && i == 0) return true;
       return prop && std::find(prop->index_inputs.begin(), prop->index_inputs.end(), int(i)) !=
                          prop->index_inputs.end();
     };
@@ -96,9 +115,10 @@ struct Checker {
       if (!v.quant->empty() && v.type != int8_t(TensorType::Int32) &&
           v.type != int8_t(TensorType::Int64)) {
         add(Severity::Error, "index-operand", {o.inputs[i]},
-            "operand " + std::to_string(i) + " is a shape/axis/index operand: expected INT32 or "
-            "INT64 without quantization, found " + type_name(v.type) + " with " +
-            params_text(*v.quant));
+            "operand " + std::to_string(i) +
+                " is a shape/axis/index operand: expected INT32 or INT64 without quantization, "
+                "found " +
+                type_name(v.type) + " with " + params_text(*v.quant));
       }
     }
 
@@ -106,6 +126,12 @@ struct Checker {
     int8_t act_type = kFloat32;
     for (int32_t t : acts) {
       const View v = view(t);
+      if (is_4bit_type(v.type)) {
+        add(Severity::Error, "4bit-weight-only", {t},
+            "4-bit types are for constant weights: found " + type_name(v.type) +
+                " on an operand of " + operator_name(model, o) + " that is not its weight");
+        continue;
+      }
       if (!quantized(v) || !is_activation_type(v.type)) continue;
       if (act_type == kFloat32) {
         act_type = v.type;
@@ -128,7 +154,8 @@ struct Checker {
             break;
           }
       }
-      if (target == Target::ONE && v.type == int8_t(TensorType::Int8) && !model.is_constant(*v.info)) {
+      if (target == Target::ONE && v.type == int8_t(TensorType::Int8) &&
+          !model.is_constant(*v.info)) {
         add(Severity::Warning, "one-activation-type", {t},
             "ONE's quantized kernels expect uint8 or int16 activations, found INT8");
       }
@@ -137,6 +164,7 @@ struct Checker {
     if (prop && prop->weight_input >= 0) check_weight_and_bias(o, *prop, act_type);
     if (prop && prop->fixed_output) check_fixed_output(o);
     if (prop && prop->value_preserving) check_same_as_data(o, *prop);
+    if (prop && !prop->share_data_input.empty()) check_share_data_input(o, *prop);
     if (prop && prop->inputs_share_output) check_inputs_share_output(o);
   }
 
@@ -145,9 +173,27 @@ struct Checker {
     const int32_t wt = o.inputs[prop.weight_input];
     const View w = view(wt);
     if (!quantized(w)) return;
-    const bool symmetric_needed =
-        w.type == int8_t(TensorType::Int16) ||
-        (w.type == int8_t(TensorType::Int8) && target == Target::TFLite);
+    // Symmetric int8 weights are the TFLite spec; ONE's int8 kernels (onert, luci's weight-only
+    // quantization) follow it, and luci's int16 weights are symmetric too. Only uint8 weights
+    // (ONE's uint8 models, legacy TFLite) carry a zero point.
+    // INT4 weights are unpacked to int8 by the kernels and follow the same rule.
+    const bool symmetric_needed = w.type == int8_t(TensorType::Int16) ||
+                                  w.type == int8_t(TensorType::Int8) ||
+                                  w.type == int8_t(TensorType::Int4);
+    // TFLite takes INT4 filters in FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D, with int8
+    // inputs (tensorflow/lite/kernels and tflite-micro's kernels check filter->type kTfLiteInt4).
+    if (target == Target::TFLite && is_4bit_type(w.type)) {
+      const bool kernel = o.builtin_code == circle::BuiltinOperator_FULLY_CONNECTED ||
+                          o.builtin_code == circle::BuiltinOperator_CONV_2D ||
+                          o.builtin_code == circle::BuiltinOperator_DEPTHWISE_CONV_2D;
+      if (!kernel || (act_type != kFloat32 && act_type != int8_t(TensorType::Int8))) {
+        add(Severity::Warning, "tflite-int4-weight", {wt},
+            "TFLite's kernels take INT4 weights in FULLY_CONNECTED, CONV_2D and "
+            "DEPTHWISE_CONV_2D with int8 activations; found " +
+                operator_name(model, o) +
+                (act_type == kFloat32 ? "" : " with " + type_name(act_type) + " activations"));
+      }
+    }
     if (symmetric_needed) {
       for (int64_t z : w.quant->zero_point)
         if (z != 0) {
@@ -176,11 +222,12 @@ struct Checker {
     const View b = view(bt);
     if (!quantized(b)) return;
     const int8_t want_bias = act_type == int8_t(TensorType::Int16) ? int8_t(TensorType::Int64)
-                                                                    : int8_t(TensorType::Int32);
+                                                                   : int8_t(TensorType::Int32);
     // TFLite's 16x8 kernels take int32 or int64 biases; luci makes int64 ones.
     const bool int16_with_int32 =
         act_type == int8_t(TensorType::Int16) && b.type == int8_t(TensorType::Int32);
-    if (act_type != kFloat32 && b.type != want_bias && !(int16_with_int32 && target == Target::TFLite)) {
+    if (act_type != kFloat32 && b.type != want_bias &&
+        !(int16_with_int32 && target == Target::TFLite)) {
       add(int16_with_int32 ? Severity::Warning : Severity::Error, "bias-type", {bt},
           "bias of " + type_name(act_type) + " activations: expected " + type_name(want_bias) +
               ", found " + type_name(b.type));
@@ -188,11 +235,12 @@ struct Checker {
     for (int64_t z : b.quant->zero_point)
       if (z != 0) {
         add(Severity::Error, "bias-zero-point", {bt},
-            "bias zero points are 0, found " + std::to_string(z));
+            "biases are symmetric: expected zero point 0, found " + std::to_string(z));
         break;
       }
-    const int32_t it = o.inputs.empty() ? -1 : o.inputs[prop.data_input];
-    if (it < 0) return;
+    const int data = data_input_of(o, prop);
+    if (data >= int(o.inputs.size()) || o.inputs[data] < 0) return;
+    const int32_t it = o.inputs[data];
     const View in = view(it);
     if (!quantized(in) || in.quant->scale.size() != 1) return;
     const auto& ws = w.quant->scale;
@@ -208,8 +256,8 @@ struct Checker {
       if (!close(bs[c], want)) {
         std::ostringstream os;
         os.precision(9);
-        os << "bias scale[" << c << "] must be input scale x weight scale = "
-           << in.quant->scale[0] << " x " << ws[c] << " = " << want << ", found " << bs[c];
+        os << "bias scale[" << c << "] must be input scale x weight scale = " << in.quant->scale[0]
+           << " x " << ws[c] << " = " << want << ", found " << bs[c];
         add(Severity::Error, "bias-scale", {bt, it, wt}, os.str());
         break;
       }
@@ -227,12 +275,13 @@ struct Checker {
     if (!q) return;
     const auto fixed = fixed_output_params(target, o.builtin_code, *q);
     if (!fixed || out.quant->scale.size() != 1) return;
-    if (!close(out.quant->scale[0], fixed->scale) || out.quant->zero_point[0] != fixed->zero_point) {
+    if (!close(out.quant->scale[0], fixed->scale) ||
+        zero_point_at(*out.quant, 0) != fixed->zero_point) {
       std::ostringstream os;
       os.precision(9);
-      os << operator_name(model, o) << " has a fixed output range: expected scale "
-         << fixed->scale << ", zero point " << fixed->zero_point << " (" << target_name(target)
-         << " rules), found " << params_text(*out.quant);
+      os << operator_name(model, o) << " has a fixed output range: expected scale " << fixed->scale
+         << ", zero point " << fixed->zero_point << " (" << target_name(target) << " rules), found "
+         << params_text(*out.quant);
       // TFLite's kernels reject other values; ONE's are a convention its kernels do not enforce.
       add(target == Target::TFLite ? Severity::Error : Severity::Warning, "fixed-output",
           {o.outputs[0]}, os.str());
@@ -250,9 +299,30 @@ struct Checker {
       if (!quantized(out)) continue;
       if (out.type != in.type || *out.quant != *in.quant) {
         add(Severity::Error, "same-scale", {it, t},
-            operator_name(model, o) + " passes values through: expected the output to carry the "
-            "input's " + type_name(in.type) + " " + params_text(*in.quant) + ", found " +
+            operator_name(model, o) +
+                " passes values through: expected the output to carry the input's " +
+                type_name(in.type) + " " + params_text(*in.quant) + ", found " +
                 type_name(out.type) + " " + params_text(*out.quant));
+      }
+    }
+  }
+
+  // Inputs that must carry the data input's parameters (PADV2's pad value).
+  void check_share_data_input(const OperatorInfo& o, const OpProperty& prop) {
+    if (prop.data_input >= int(o.inputs.size()) || o.inputs[prop.data_input] < 0) return;
+    const int32_t dt = o.inputs[prop.data_input];
+    const View data = view(dt);
+    if (!quantized(data)) return;
+    for (int i : prop.share_data_input) {
+      if (i >= int(o.inputs.size()) || o.inputs[i] < 0) continue;
+      const View v = view(o.inputs[i]);
+      if (!quantized(v)) continue;
+      if (v.type != data.type || *v.quant != *data.quant) {
+        add(Severity::Error, "same-scale", {o.inputs[i], dt},
+            operator_name(model, o) + " operand " + std::to_string(i) +
+                " must carry the data input's " + type_name(data.type) + " " +
+                params_text(*data.quant) + ", found " + type_name(v.type) + " " +
+                params_text(*v.quant));
       }
     }
   }
@@ -311,6 +381,8 @@ std::string describe_finding(const ModelInfo& model, const Finding& f) {
   return describe(f, model.subgraphs.size() > 1);
 }
 
-std::string describe_finding_text(const Finding& f) { return describe(f, f.subgraph != 0); }
+std::string describe_finding_text(const Finding& f) {
+  return describe(f, f.subgraph != 0);
+}
 
 }  // namespace qimplant

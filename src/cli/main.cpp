@@ -45,11 +45,12 @@ std::string quant_text(const qimplant::QuantParams& q) {
 
 void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResult& r,
                   bool verbose) {
-  size_t implanted = 0, propagated = 0, derived = 0;
+  size_t implanted = 0, propagated = 0, derived = 0, inserted = 0;
   for (const auto& c : r.changes) {
     (c.origin == qimplant::EditOrigin::Implanted    ? implanted
      : c.origin == qimplant::EditOrigin::Propagated ? propagated
-                                                    : derived)++;
+     : c.origin == qimplant::EditOrigin::Derived    ? derived
+                                                    : inserted)++;
     if (!verbose) continue;
     std::string data;
     if (c.data == qimplant::TensorEdit::Data::FromValue) data = ", data from value";
@@ -66,11 +67,17 @@ void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResu
     std::cout << "  kept float  '" << f.tensor << "' (--allow-float)\n";
   if (o.dry_run) {
     std::cout << "q-implant: dry run, nothing written: " << implanted << " tensor(s) implanted, "
-              << propagated << " propagated, " << derived << " derived\n";
+              << propagated << " propagated, " << derived << " derived"
+              << (inserted ? ", " + std::to_string(inserted) + " inserted for the float interface"
+                           : std::string())
+              << "\n";
   } else {
     std::cout << "q-implant: wrote " << o.output << " (" << qimplant::format_name(r.format) << ", "
               << r.output_bytes << " bytes): " << implanted << " tensor(s) implanted, "
-              << propagated << " propagated, " << derived << " derived\n";
+              << propagated << " propagated, " << derived << " derived"
+              << (inserted ? ", " + std::to_string(inserted) + " inserted for the float interface"
+                           : std::string())
+              << "\n";
   }
 }
 
@@ -115,6 +122,13 @@ int main(int argc, char** argv) {
                  "target whose rules apply: one (default for circle) or tflite (default for "
                  "tflite)")
       ->check(CLI::IsMember({"one", "tflite"}));
+  app.add_option("--input-type", o.interface.inputs,
+                 "keep model inputs float32 with a QUANTIZE after them: float32 for all inputs, "
+                 "or one type per input (float32 or the implanted type), comma-separated")
+      ->delimiter(',');
+  app.add_option("--output-type", o.interface.outputs,
+                 "keep model outputs float32 with a DEQUANTIZE before them (as --input-type)")
+      ->delimiter(',');
   app.add_flag("--force", o.force,
                "write even when the rule check finds errors (they are printed)");
   bool no_check = false;
@@ -125,6 +139,14 @@ int main(int argc, char** argv) {
   bool verbose = false, quiet = false;
   app.add_flag("-v,--verbose", verbose, "print every tensor changed");
   app.add_flag("-q,--quiet", quiet, "print nothing on success");
+  std::string buffers = "auto";
+  app.add_option("--buffers", buffers,
+                 "where buffer data goes: inline (in the FlatBuffer, < 2 GB), external (after it, "
+                 "offset/size) or auto (the input's layout; external past 2 GB)")
+      ->check(CLI::IsMember({"auto", "inline", "external"}))
+      ->capture_default_str();
+  // Hidden, for tests: the size at which --buffers auto switches to external.
+  app.add_option("--external-threshold-for-tests", o.external_threshold_for_tests)->group("");
   app.add_option("--name-map", o.name_map,
                  "JSON object mapping qparam.json keys to model tensor names, applied before "
                  "lookup");
@@ -183,6 +205,9 @@ int main(int argc, char** argv) {
     if (all || d == "constants") o.derive.constants = false;
   }
   if (!rules.empty()) o.target = qimplant::parse_target(rules);
+  o.buffers = buffers == "inline"     ? qimplant::BufferLayout::Inline
+              : buffers == "external" ? qimplant::BufferLayout::External
+                                      : qimplant::BufferLayout::Auto;
   o.rounding = rounding == "half-away" ? qimplant::Rounding::HalfAwayFromZero
                                        : qimplant::Rounding::HalfToEven;
 

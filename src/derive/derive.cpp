@@ -13,6 +13,9 @@ namespace {
 
 constexpr int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
 
+// 4-bit tensors (INT4, UINT4) give nullopt: they are constant weights only, so no rule derives
+// parameters from them or gives their type to another tensor (a bias next to a 4-bit weight is
+// still derived: it needs only the weight's scales).
 std::optional<QType> qtype_of(int8_t tensor_type) {
   switch (static_cast<TensorType>(tensor_type)) {
     case TensorType::UInt8: return QType::UInt8;

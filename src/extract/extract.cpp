@@ -41,6 +41,10 @@ const char* npy_descr(QType q) {
       return "<i4";
     case QType::Int64:
       return "<i8";
+    case QType::Int4:  // not extracted (qtype_of leaves 4-bit tensors out)
+      return "|i1";
+    case QType::UInt4:
+      return "|u1";
   }
   return "|u1";
 }
@@ -96,7 +100,7 @@ std::string unusable(const ModelInfo& model, const TensorInfo& t, QType q) {
     }
   }
   if (model.is_constant(t)) {
-    const size_t want = static_cast<size_t>(t.element_count()) * static_cast<size_t>(qi.size);
+    const size_t want = storage_bytes(q, static_cast<size_t>(t.element_count()));
     if (model.buffers[t.buffer].size != want) {
       return "its buffer holds " + std::to_string(model.buffers[t.buffer].size) +
              " bytes, expected " + std::to_string(want) + " for shape " + shape_text(t.shape) +

@@ -20,8 +20,10 @@ namespace qimplant {
 enum class Format { Circle, TFLite };
 const char* format_name(Format format);  // "circle" / "tflite"
 
-// TensorType values of the two schemas; equal in both for every type listed here.
+// TensorType values of the two schemas; equal in both for every type listed here, except
+// UInt4, which only circle has (circle's extra types have negative codes).
 enum class TensorType : int8_t {
+  UInt4 = -1,  // circle only
   Float32 = 0,
   Float16 = 1,
   Int32 = 2,
@@ -39,6 +41,7 @@ enum class TensorType : int8_t {
   Variant = 14,
   UInt32 = 15,
   UInt16 = 16,
+  Int4 = 17,  // 4-bit types are stored two per byte (see quant/pack4.h)
 };
 // Schema spelling of a raw TensorType value of `format` ("FLOAT32", "INT8", ...).
 std::string tensor_type_name(Format format, int8_t type);

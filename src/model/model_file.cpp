@@ -10,8 +10,10 @@ namespace qimplant {
 
 namespace {
 
-// FlatBuffers cannot address more than 2 GiB; larger files keep their data after that part.
-constexpr size_t kMaxFlatBufferSize = 0x7fffffff;
+// FlatBuffers cannot address more than 2 GiB; larger files keep their data after that part. The
+// verifier accepts buffers strictly smaller than FLATBUFFERS_MAX_BUFFER_SIZE (2^31 - 1), so a
+// larger file is verified over its first 2^31 - 2 bytes.
+constexpr size_t kMaxVerifySize = FLATBUFFERS_MAX_BUFFER_SIZE - 1;
 
 template <typename V>
 std::vector<int32_t> to_vector(const V* v) {
@@ -21,7 +23,7 @@ std::vector<int32_t> to_vector(const V* v) {
 template <Format F>
 void read_model(const MappedFile& file, ModelInfo& info, size_t& flatbuffer_size) {
   using S = Schema<F>;
-  const size_t verify_size = std::min(file.size(), kMaxFlatBufferSize);
+  const size_t verify_size = std::min<size_t>(file.size(), kMaxVerifySize);
   flatbuffers::Verifier verifier(file.data(), verify_size, /*max_depth=*/128,
                                  /*max_tables=*/100000000);
   if (!S::verify(verifier)) {
@@ -49,6 +51,7 @@ void read_model(const MappedFile& file, ModelInfo& info, size_t& flatbuffer_size
       const auto* b = buffers->Get(i);
       BufferInfo bi;
       if (b->offset() > 1) {
+        // Written as a subtraction so that a huge size cannot wrap around.
         if (b->offset() > file.size() || b->size() > file.size() - b->offset()) {
           throw Error("model file '" + file.path() + "': buffer " + std::to_string(i) +
                       " points outside the file (offset " + std::to_string(b->offset()) +
@@ -64,6 +67,26 @@ void read_model(const MappedFile& file, ModelInfo& info, size_t& flatbuffer_size
         bi.size = b->data()->size();
       }
       info.buffers.push_back(bi);
+    }
+  }
+  // External data starts after the FlatBuffer (nothing in the file says where the FlatBuffer
+  // ends). Verifying again up to the first external offset proves that no table, vector or
+  // string of the FlatBuffer reaches into the data.
+  if (data_start < verify_size) {
+    flatbuffers::Verifier part(file.data(), data_start, /*max_depth=*/128,
+                               /*max_tables=*/100000000);
+    if (!S::verify(part)) {
+      size_t first = 0;
+      for (size_t i = 0; i < info.buffers.size(); ++i) {
+        if (info.buffers[i].external &&
+            static_cast<size_t>(info.buffers[i].data - file.data()) == data_start) {
+          first = i;
+          break;
+        }
+      }
+      throw Error("model file '" + file.path() + "': buffer " + std::to_string(first) +
+                  " points into the FlatBuffer part (offset " + std::to_string(data_start) +
+                  "; external data must start after the FlatBuffer, which extends past it)");
     }
   }
   flatbuffer_size = std::min(data_start, verify_size);

@@ -26,6 +26,10 @@ struct Schema<Format::Circle> {
   using ModelT = circle::ModelT;
   using SubGraphT = circle::SubGraphT;
   using TensorT = circle::TensorT;
+  using OperatorT = circle::OperatorT;
+  using QuantizeOptionsT = circle::QuantizeOptionsT;
+  using DequantizeOptionsT = circle::DequantizeOptionsT;
+  using BuiltinOperator = circle::BuiltinOperator;
   using QuantizationParametersT = circle::QuantizationParametersT;
   using OperatorCodeT = circle::OperatorCodeT;
   using MetadataT = circle::MetadataT;
@@ -58,6 +62,10 @@ struct Schema<Format::TFLite> {
   using ModelT = tflite::ModelT;
   using SubGraphT = tflite::SubGraphT;
   using TensorT = tflite::TensorT;
+  using OperatorT = tflite::OperatorT;
+  using QuantizeOptionsT = tflite::QuantizeOptionsT;
+  using DequantizeOptionsT = tflite::DequantizeOptionsT;
+  using BuiltinOperator = tflite::BuiltinOperator;
   using QuantizationParametersT = tflite::QuantizationParametersT;
   using OperatorCodeT = tflite::OperatorCodeT;
   using MetadataT = tflite::MetadataT;

@@ -3,16 +3,17 @@
 #include <algorithm>
 #include <cstring>
 
+#include "quant/pack4.h"
 #include "util/error.h"
 
 namespace qimplant {
 
 size_t BufferContent::size() const {
-  if (view) return view->nbytes;
+  if (view) return view_is_4bit ? view->nbytes / 2 + view->nbytes % 2 : view->nbytes;
   if (recipe) {
     size_t n = 1;
     for (int32_t d : recipe->shape) n *= static_cast<size_t>(d < 0 ? 0 : d);
-    return n * static_cast<size_t>(qtype_info(recipe->qtype).size);
+    return storage_bytes(recipe->qtype, n);
   }
   return owned.size();
 }
@@ -21,22 +22,36 @@ void BufferContent::write_to(
     uint8_t* out, const std::function<void(const uint8_t*, size_t)>& done_with) const {
   constexpr size_t kSlice = 8u << 20;  // source bytes handled between page drops
   if (view) {
+    // kSlice is even, so every slice but the last packs whole bytes.
     for (size_t at = 0; at < view->nbytes; at += kSlice) {
       const size_t n = std::min(kSlice, view->nbytes - at);
-      std::memcpy(out + at, view->data + at, n);
+      if (view_is_4bit) {
+        pack_4bit(view->data + at, n, out + at / 2);
+      } else {
+        std::memcpy(out + at, view->data + at, n);
+      }
       if (done_with) done_with(view->data + at, n);
     }
   } else if (recipe) {
     const QuantizeRecipe& r = *recipe;
     const RowLayout layout = row_layout(r.shape, r.quant);
+    const bool packed = is_4bit(r.qtype);
     // Slices of about kSlice float bytes: each slice's pages are dropped once quantized, so a
     // large weight never sits in memory both as input and as output.
     const size_t row_bytes = layout.inner * 4;
-    const size_t step = row_bytes == 0 ? layout.rows : std::max<size_t>(1, kSlice / row_bytes);
+    size_t step = row_bytes == 0 ? layout.rows : std::max<size_t>(1, kSlice / row_bytes);
+    // 4-bit: each slice is quantized to one byte per element in `scratch`, then packed; an even
+    // number of rows per slice when rows are odd-sized keeps every slice starting on a byte.
+    if (packed && layout.inner % 2 == 1) step += step % 2;
+    std::vector<uint8_t> scratch(packed ? std::min(layout.rows, step) * layout.inner : 0);
     for (size_t row = 0; row < layout.rows; row += step) {
       const size_t end = std::min(layout.rows, row + step);
       const int64_t nan_at =
-          quantize_rows(r.source, layout, row, end, r.quant, r.qtype, r.rounding, out);
+          packed ? quantize_rows_into(r.source, layout, row, end, r.quant, r.qtype, r.rounding,
+                                      scratch.data())
+                 : quantize_rows(r.source, layout, row, end, r.quant, r.qtype, r.rounding, out);
+      if (packed && nan_at < 0)
+        pack_4bit(scratch.data(), (end - row) * layout.inner, out + row * layout.inner / 2);
       if (nan_at >= 0) {
         throw Error(r.context + ": the tensor's float data has NaN at element " +
                     std::to_string(nan_at) +
@@ -58,9 +73,13 @@ bool BufferContent::same_bytes(const BufferContent& o) const {
            a.rounding == b.rounding;
   }
   if (recipe || o.recipe) return false;  // conservative: a new buffer is always correct
+  if (view_is_4bit != o.view_is_4bit) return false;
+  // The source bytes (before any packing).
   const uint8_t* pa = view ? view->data : owned.data();
   const uint8_t* pb = o.view ? o.view->data : o.owned.data();
-  return size() == o.size() && (size() == 0 || std::memcmp(pa, pb, size()) == 0);
+  const size_t na = view ? view->nbytes : owned.size();
+  const size_t nb = o.view ? o.view->nbytes : o.owned.size();
+  return na == nb && (na == 0 || std::memcmp(pa, pb, na) == 0);
 }
 
 std::pair<const uint8_t*, size_t> BufferContent::source_span() const {
@@ -74,6 +93,7 @@ const char* origin_name(EditOrigin origin) {
     case EditOrigin::Implanted: return "implanted";
     case EditOrigin::Propagated: return "propagated";
     case EditOrigin::Derived: return "derived";
+    case EditOrigin::Inserted: return "inserted";
   }
   return "?";
 }

@@ -22,6 +22,7 @@ enum class EditOrigin {
   Implanted,   // given in qparam.json
   Propagated,  // inherited through a value-preserving operator
   Derived,     // determined by an operator rule (bias, fixed range, same-scale, constant)
+  Inserted,    // a tensor q-implant added (float interface)
 };
 const char* origin_name(EditOrigin origin);
 
@@ -47,11 +48,13 @@ struct QuantizeRecipe {
 };
 
 // New contents of a buffer: bytes owned here, a zero-copy view into a value npy file, or a
-// quantization recipe.
+// quantization recipe. 4-bit data (int4 / uint4) is packed two per byte on the way out: a view
+// with `view_is_4bit` and a recipe of a 4-bit qtype give (count + 1) / 2 bytes (quant/pack4.h).
 struct BufferContent {
   std::vector<uint8_t> owned;
   std::optional<npy::Array> view;
   std::optional<QuantizeRecipe> recipe;
+  bool view_is_4bit = false;  // `view` holds one 4-bit value per byte (int8 / uint8 npy)
 
   size_t size() const;
   // Writes the bytes to `out` (size() bytes), calling `done_with(ptr, len)` on each piece of
@@ -67,8 +70,37 @@ struct BufferContent {
   }
 };
 
+// Changes to the graph itself: tensors and operators added (the Quantize / Dequantize of a
+// float interface), operands moved to other tensors. Indices of added tensors follow the
+// subgraph's existing ones in order; rewires name operators by their index in the input model.
+struct StructureEdit {
+  struct Tensor {
+    uint32_t subgraph = 0;
+    TensorInfo info;  // final type and quantization; buffer 0 (not a constant)
+  };
+  struct Operator {
+    uint32_t subgraph = 0;
+    int32_t builtin_code = 0;
+    int32_t version = 1;
+    std::vector<int32_t> inputs, outputs;
+    bool prepend = false;  // before every existing operator, else after all of them
+  };
+  struct Rewire {
+    uint32_t subgraph = 0;
+    uint32_t op = 0;
+    bool output = false;
+    uint32_t slot = 0;
+    int32_t tensor = 0;
+  };
+  std::vector<Tensor> tensors;
+  std::vector<Operator> operators;
+  std::vector<Rewire> rewires;
+  bool empty() const { return tensors.empty() && operators.empty() && rewires.empty(); }
+};
+
 struct EditPlan {
   std::map<TensorRef, TensorEdit> tensors;
+  StructureEdit structure;
   // Buffer index -> new contents. Indices at or past the model's buffer count are appended, in
   // order, without gaps.
   std::map<uint32_t, BufferContent> buffers;

@@ -68,6 +68,12 @@ struct Planner {
                model_path + "', expected FLOAT32 (q-implant quantizes float tensors only)");
     }
 
+    if (e.dtype == QType::UInt4 && model.format != Format::Circle) {
+      fail(e, "dtype",
+           "uint4 exists only in circle; the model '" + model_path + "' is " +
+               format_name(model.format) + ", whose 4-bit type is int4 (INT4)");
+    }
+
     TensorEdit edit;
     edit.type = static_cast<int8_t>(qi.tensor_type);
     edit.quant.scale = e.scale;
@@ -102,6 +108,13 @@ struct Planner {
     }
 
     const bool constant = model.is_constant(t);
+    // 4-bit types are weight-only in both runtimes (TFLite: INT4 filters of FULLY_CONNECTED /
+    // CONV_2D; ONE: S4 / U4 constants), so a tensor computed at run time cannot take one.
+    if (!constant && is_4bit(e.dtype)) {
+      fail(e, "dtype",
+           std::string(qi.name) + ": 4-bit types are for constant weights, but the tensor is " +
+               "computed at run time in the model '" + model_path + "' (it has no data)");
+    }
     if (!constant) {
       if (e.value) {
         fail(e, "value",
@@ -132,6 +145,7 @@ struct Planner {
                  ", expected the tensor's shape " + shape_text(t.shape));
       }
       content.view = v;
+      content.view_is_4bit = is_4bit(e.dtype);
       edit.data = TensorEdit::Data::FromValue;
     } else {
       QuantizeRecipe r;

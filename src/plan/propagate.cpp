@@ -19,6 +19,10 @@ size_t propagate_through_value_ops(const ModelInfo& model, EditPlan& plan) {
       const TensorState in_state = planned_state(model, plan, in_ref);
       if (in_state.type == kFloat32 || in_state.quant->empty() || in_state.quant->scale.size() != 1)
         continue;
+      // 4-bit types are for constant weights only; an operator's output never takes one.
+      if (in_state.type == static_cast<int8_t>(TensorType::Int4) ||
+          in_state.type == static_cast<int8_t>(TensorType::UInt4))
+        continue;
       const QuantParams source_quant = *in_state.quant;  // copy: the map may grow below
       for (int32_t out : op.outputs) {
         if (out < 0) continue;

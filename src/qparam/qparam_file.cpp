@@ -179,9 +179,24 @@ class EntryReader {
       if (!it->is_string()) fail("value", "expected a string, found " + json_type_name(*it));
       e.value_file = it->get<std::string>();
       npy::Array value = load_npy("value", e.value_file);
-      if (value.kind != qi.npy_kind || value.item_size != qi.size) {
-        fail("value", "npy file '" + value.path + "': expected " + qi.name +
-                          " data (the entry's dtype), found " + npy::describe(value));
+      if (value.kind != qi.npy_kind || value.item_size != qi.unpacked_size) {
+        fail("value", "npy file '" + value.path + "': expected " +
+                          (is_4bit(e.dtype) ? std::string(qi.npy_kind == 'i' ? "int8" : "uint8") +
+                                                  " data holding " + qi.name + " values"
+                                            : std::string(qi.name) + " data") +
+                          " (the entry's dtype), found " + npy::describe(value));
+      }
+      if (is_4bit(e.dtype)) {
+        // One 4-bit value per byte; each must fit, or packing would change it.
+        for (size_t i = 0; i < value.nbytes; ++i) {
+          const int64_t v = qi.npy_kind == 'i' ? int64_t(static_cast<int8_t>(value.data[i]))
+                                               : int64_t(value.data[i]);
+          if (v < qi.min || v > qi.max) {
+            fail("value", "npy file '" + value.path + "': element " + std::to_string(i) + " is " +
+                              std::to_string(v) + ", outside the range of " + qi.name + " [" +
+                              std::to_string(qi.min) + ", " + std::to_string(qi.max) + "]");
+          }
+        }
       }
       e.value = std::move(value);
     }

@@ -62,6 +62,9 @@ inline void store(int64_t v, uint8_t* out) {
   std::memcpy(out, &t, sizeof(T));
 }
 
+// The run_* functions write rows [row_begin, row_end) to `out`, which points at row_begin's
+// first element.
+//
 // The inner loop is written without branches or libm calls so the compiler can vectorise it:
 // it runs over every weight of the model. Rounding uses the 1.5 * 2^23 trick, exact for
 // |v| < 2^22 in the default round-to-nearest-even mode; values are clamped to just outside the
@@ -80,7 +83,7 @@ int64_t run_narrow(const uint8_t* data, size_t row_begin, size_t row_end, size_t
       const int32_t zp = static_cast<int32_t>(q.zero_point[c]);
       const float lo = static_cast<float>(qmin - zp - 1), hi = static_cast<float>(qmax - zp + 1);
       const uint8_t* in = data + i * 4;
-      uint8_t* dst = out + i * sizeof(T);
+      uint8_t* dst = out + (i - row_begin * inner) * sizeof(T);
       bool nan = false;
       for (size_t k = 0; k < inner; ++k) {
         float x;
@@ -125,7 +128,8 @@ int64_t run_wide(const uint8_t* data, size_t row_begin, size_t row_end, size_t c
         float x;
         std::memcpy(&x, data + i * 4, 4);
         if (std::isnan(x)) return static_cast<int64_t>(i);
-        store<T>(quantize_wide(x, q.scale[c], q.zero_point[c], qi, r), out + i * sizeof(T));
+        store<T>(quantize_wide(x, q.scale[c], q.zero_point[c], qi, r),
+                 out + (i - row_begin * inner) * sizeof(T));
       }
     }
   }
@@ -144,7 +148,7 @@ int64_t run_narrow_any(const uint8_t* data, size_t b, size_t e, size_t channels,
 
 int64_t quantize_value(float x, float scale, int64_t zero_point, QType qtype, Rounding rounding) {
   const QTypeInfo& qi = qtype_info(qtype);
-  if (qi.size > 2) return quantize_wide(x, scale, zero_point, qi, rounding);
+  if (qi.bits > 16) return quantize_wide(x, scale, zero_point, qi, rounding);
   const float inv = 1.0f / scale;
   return rounding == Rounding::HalfToEven
              ? quantize_narrow<Rounding::HalfToEven>(x, inv, zero_point, qi.min, qi.max)
@@ -170,6 +174,13 @@ RowLayout row_layout(const std::vector<int32_t>& shape, const QuantParams& q) {
 
 int64_t quantize_rows(const uint8_t* data, const RowLayout& l, size_t row_begin, size_t row_end,
                       const QuantParams& q, QType qtype, Rounding rounding, uint8_t* out) {
+  const size_t first = row_begin * l.inner * static_cast<size_t>(qtype_info(qtype).unpacked_size);
+  return quantize_rows_into(data, l, row_begin, row_end, q, qtype, rounding, out + first);
+}
+
+int64_t quantize_rows_into(const uint8_t* data, const RowLayout& l, size_t row_begin,
+                           size_t row_end, const QuantParams& q, QType qtype, Rounding rounding,
+                           uint8_t* out) {
   const QTypeInfo& qi = qtype_info(qtype);
   if (row_end <= row_begin) return -1;
   const size_t b = row_begin, e = row_end, ch = l.channels, in = l.inner;
@@ -179,6 +190,9 @@ int64_t quantize_rows(const uint8_t* data, const RowLayout& l, size_t row_begin,
     case QType::Int16: return run_narrow_any<int16_t>(data, b, e, ch, in, q, qi, rounding, out);
     case QType::Int32: return run_wide<int32_t>(data, b, e, ch, in, q, qi, rounding, out);
     case QType::Int64: return run_wide<int64_t>(data, b, e, ch, in, q, qi, rounding, out);
+    // 4-bit: clamped to the 4-bit range, written one per byte; the caller packs (quant/pack4.h).
+    case QType::Int4: return run_narrow_any<int8_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::UInt4: return run_narrow_any<uint8_t>(data, b, e, ch, in, q, qi, rounding, out);
   }
   return -1;
 }

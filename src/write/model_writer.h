@@ -2,8 +2,9 @@
 // over as it was (operators and options, operator codes, other tensors and buffers, signature
 // defs, metadata, description, version, circle-only fields), in the input's format.
 //
-// The output is built in memory, verified with the FlatBuffers verifier, then written through a
-// temporary file renamed over the output path, so a failure never leaves a partial file.
+// The FlatBuffer part is built in memory and verified with the FlatBuffers verifier; in the
+// external layout the buffer data is then streamed after it, buffer by buffer. Everything goes
+// through a temporary file renamed over the output path, so a failure never leaves a partial file.
 #pragma once
 
 #include <cstddef>
@@ -14,7 +15,25 @@
 
 namespace qimplant {
 
+// Where the output keeps buffer data (see README, "Large models"):
+// - Inline: in the FlatBuffer (Buffer.data), 16-byte aligned; the whole file must stay under the
+//   FlatBuffers 2 GB limit.
+// - External: after the FlatBuffer; each Buffer table holds only offset (from the start of the
+//   file) and size, each data block starts on a 16-byte boundary. Needed past 2 GB.
+// - Auto: the input's layout (external if any input buffer is external), switching to external
+//   when the inline result would pass the limit.
+enum class BufferLayout { Auto, Inline, External };
+const char* buffer_layout_name(BufferLayout layout);  // "auto" / "inline" / "external"
+
+struct WriteOptions {
+  BufferLayout buffers = BufferLayout::Auto;
+  // The size above which Auto switches to External; 0 means the FlatBuffers limit. Tests set a
+  // small value so that the external layout is exercised without gigabyte files.
+  size_t external_threshold = 0;
+};
+
 // Returns the number of bytes written. Throws Error on any failure (nothing is left behind).
-size_t write_model(const ModelFile& input, const EditPlan& plan, const std::string& output_path);
+size_t write_model(const ModelFile& input, const EditPlan& plan, const std::string& output_path,
+                   const WriteOptions& options = {});
 
 }  // namespace qimplant
