@@ -31,8 +31,10 @@ const std::unordered_map<std::string, WordKind>& word_kinds() {
     std::unordered_map<std::string, WordKind> m;
     // The same role spelled by PyTorch, Keras, TF and ONNX.
     const std::vector<std::vector<const char*>> strong = {
-        {"weight", "weights", "kernel", "filter", "w"},
+        {"weight", "weights", "kernel", "filter", "w", "ker"},
         {"bias", "biases", "b"},
+        {"input", "inputs", "in", "ifm"},  // ONE's examples say ifm / ker / ofm
+        {"output", "outputs", "out", "ofm"},
         {"fc", "dense", "linear", "gemm", "matmul", "fullyconnected"},
         {"bn", "batchnorm", "batchnormalization", "fusedbatchnorm", "fusedbatchnormv3"},
         {"conv", "conv2d", "convolution"},
