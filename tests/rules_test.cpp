@@ -76,6 +76,7 @@ struct WeightedSpec {
   std::vector<int64_t> b_zp;   // empty: zeros
   float out_scale = 1.0f;
   int64_t out_zp = 3;
+  bool quantized_out_shape = false;  // TRANSPOSE_CONV's output_shape as a quantized INT8
 };
 
 int32_t channel_dim(int32_t op) {
@@ -150,7 +151,9 @@ int32_t weighted(ModelBuilder& b, const WeightedSpec& s) {
               q ? std::vector<float>{s.out_scale} : std::vector<float>{}, {s.out_zp});
   std::vector<int32_t> inputs{in, w, bias};
   if (s.op == BuiltinOperator_TRANSPOSE_CONV)
-    inputs = {b.constant_i32("out_shape", {4}, {1, 2, 2, C}), w, in, bias};
+    inputs = {s.quantized_out_shape ? qconst(b, "out_shape", {4}, kI8, {0.5f}, {0})
+                                    : b.constant_i32("out_shape", {4}, {1, 2, 2, C}),
+              w, in, bias};
   b.inputs({in});
   b.outputs({out});
   return b.op(s.op, inputs, {out});
@@ -263,6 +266,23 @@ std::vector<RuleCase> rule_cases() {
               "operand 1 is a shape/axis/index operand: expected INT32 or INT64 without "
               "quantization, found INT8 with scale 0.5, zero point 0",
               1)});
+
+  // ... and TRANSPOSE_CONV's output_shape (its operand 0), which is not an activation.
+  per_target(
+      "IndexOperand_TRANSPOSE_CONV",
+      [](Target t) -> Build {
+        return [t](ModelBuilder& b, bool bad) {
+          WeightedSpec s = native_spec(t, BuiltinOperator_TRANSPOSE_CONV);
+          s.quantized_out_shape = bad;
+          weighted(b, s);
+        };
+      },
+      [](Target) {
+        return std::vector<Expect>{error("index-operand", "TRANSPOSE_CONV", {"out_shape"},
+                                         "operand 0 is a shape/axis/index operand: expected INT32 "
+                                         "or INT64 without quantization, found INT8 with scale "
+                                         "0.5, zero point 0")};
+      });
 
   // activation-type: ADD's second input is int16 while the rest is uint8.
   same("ActivationType",

@@ -96,8 +96,14 @@ std::unordered_map<int32_t, OpProperty> make_table() {
   dequantize.float_output_ok = true;
   rows.push_back(dequantize);
 
-  for (auto& r : rows)
+  for (auto& r : rows) {
     if (r.code == BuiltinOperator_PADV2) r.share_data_input = {2};
+    // TRANSPOSE_CONV takes (output_shape, weights, input, bias).
+    if (r.code == BuiltinOperator_TRANSPOSE_CONV) {
+      r.data_input = 2;
+      r.index_inputs = {0};
+    }
+  }
 
   std::unordered_map<int32_t, OpProperty> table;
   for (auto& r : rows) table.emplace(r.code, std::move(r));
