@@ -13,9 +13,9 @@
 #include "check/float_check.h"
 #include "check/rule_check.h"
 #include "derive/derive.h"
-#include "plan/float_interface.h"
 #include "model/model.h"
 #include "plan/edit_plan.h"
+#include "plan/float_interface.h"
 #include "quant/quantize.h"
 #include "write/model_writer.h"
 
@@ -59,7 +59,7 @@ struct ChangeRecord {
 
 struct ImplantResult {
   Format format = Format::Circle;
-  std::vector<ChangeRecord> changes;  // model order
+  std::vector<ChangeRecord> changes;        // model order
   std::vector<FloatFinding> float_tensors;  // left float (only with allow_float)
   Target target = Target::ONE;
   std::vector<Finding> findings;  // rule check: warnings, and errors when forced

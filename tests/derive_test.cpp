@@ -43,7 +43,9 @@ std::vector<T> values(const ModelFile& m, int32_t tensor) {
   return out;
 }
 
-const TensorInfo& tensor(const ModelFile& m, int32_t t) { return m.info().subgraphs[0].tensors[t]; }
+const TensorInfo& tensor(const ModelFile& m, int32_t t) {
+  return m.info().subgraphs[0].tensors[t];
+}
 
 TEST_P(DeriveTest, BiasFromInputAndPerChannelWeightScales) {
   ModelBuilder b(GetParam());
@@ -154,8 +156,9 @@ TEST_P(DeriveTest, ConcatenationSharesParametersBothWays) {
     implant(o);
     ADD_FAILURE() << "conflicting Concatenation parameters must be reported";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("[same-scale] CONCATENATION (operator 0), tensors 'a', 'out'"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("[same-scale] CONCATENATION (operator 0), tensors 'a', 'out'"),
+        std::string::npos)
         << e.what();
   }
   o.force = true;

@@ -72,7 +72,8 @@ TEST_P(ImplantTest, ReadmeConv2DExample) {
   EXPECT_EQ(j["subgraphs"][0]["tensors"][0]["type"], "UINT8");
   EXPECT_EQ(j["subgraphs"][0]["tensors"][2]["type"], "INT32");
   const auto id = read_bytes(o.output);
-  EXPECT_EQ(std::string(id.begin() + 4, id.begin() + 8), format() == Format::Circle ? "CIR0" : "TFL3");
+  EXPECT_EQ(std::string(id.begin() + 4, id.begin() + 8),
+            format() == Format::Circle ? "CIR0" : "TFL3");
 }
 
 TEST_P(ImplantTest, QuantizesFloatConstantsWithSelectableRounding) {
@@ -86,9 +87,9 @@ TEST_P(ImplantTest, QuantizesFloatConstantsWithSelectableRounding) {
   b.outputs({out});
   const std::string model = dir.file("in" + ext());
   b.save(model);
-  const auto q = write_qparams(dir.path(), {{"in", "int8", {0.1f}, {0}},
-                                            {"w", "int8", {1.0f}, {0}},
-                                            {"out", "int8", {0.1f}, {0}}});
+  const auto q = write_qparams(
+      dir.path(),
+      {{"in", "int8", {0.1f}, {0}}, {"w", "int8", {1.0f}, {0}}, {"out", "int8", {0.1f}, {0}}});
   auto o = options(model, q);
   implant(o);
   auto even = ModelFile::open(o.output);
@@ -122,8 +123,8 @@ TEST_P(ImplantTest, PerChannelWeightsQuantizedAlongTheirDimension) {
   b.save(model);
   QParamSpec ws{"w", "int8", {0.5f, 2.0f}, {0, 0}};
   ws.quantized_dimension = 0;
-  const auto q = write_qparams(
-      dir.path(), {{"in", "int8", {0.1f}, {3}}, ws, {"out", "int8", {0.2f}, {-1}}});
+  const auto q =
+      write_qparams(dir.path(), {{"in", "int8", {0.1f}, {3}}, ws, {"out", "int8", {0.2f}, {-1}}});
   auto o = options(model, q);
   implant(o);
   auto m = ModelFile::open(o.output);
@@ -192,11 +193,11 @@ TEST_P(ImplantTest, SharedBufferIsNotChangedUnderAnUnlistedTensor) {
   b.outputs({o1, o2});
   const std::string model = dir.file("in" + ext());
   b.save(model);
-  const auto q = write_qparams(dir.path(), {{"in", "int8", {0.1f}, {0}},
-                                            {"c1", "int8", {0.1f}, {0}},
-                                            {"o1", "int8", {0.1f}, {0}}});
+  const auto q = write_qparams(
+      dir.path(),
+      {{"in", "int8", {0.1f}, {0}}, {"c1", "int8", {0.1f}, {0}}, {"o1", "int8", {0.1f}, {0}}});
   auto o = options(model, q);
-  o.allow_float = true;          // c2 / o2 stay float on purpose
+  o.allow_float = true;        // c2 / o2 stay float on purpose
   o.derive.constants = false;  // (else c2 would get parameters from its range)
   const auto res = implant(o);
   EXPECT_FALSE(res.float_tensors.empty());
@@ -234,8 +235,8 @@ TEST_P(ImplantTest, NamesAcrossSubgraphsMustBeQualifiedWhenAmbiguous) {
   EXPECT_NE(err.find("'#1:x'"), std::string::npos) << err;
   EXPECT_FALSE(file_exists(o.output));
 
-  o = options(model, write_qparams(dir.path(), {{"#1:x", "int8", {0.1f}, {0}},
-                                                {"y0", "int8", {0.2f}, {0}}}));
+  o = options(model, write_qparams(dir.path(),
+                                   {{"#1:x", "int8", {0.1f}, {0}}, {"y0", "int8", {0.2f}, {0}}}));
   o.allow_float = true;
   implant(o);
   auto m = ModelFile::open(o.output);
@@ -257,7 +258,8 @@ TEST_P(ImplantTest, UnknownNameSuggestsTheClosestModelNames) {
   b.outputs({out});
   const std::string model = dir.file("in" + ext());
   b.save(model);
-  const auto o = options(model, write_qparams(dir.path(), {{"subnet.conv2.bias", "int8", {1}, {0}}}));
+  const auto o =
+      options(model, write_qparams(dir.path(), {{"subnet.conv2.bias", "int8", {1}, {0}}}));
   const std::string err = error_of(o);
   EXPECT_NE(err.find("tensor 'subnet.conv2.bias' is not in the model"), std::string::npos) << err;
   const auto pos = err.find("closest names: 'model/subnet/conv2/bias'");
@@ -322,8 +324,7 @@ TEST_P(ImplantTest, RefusesToOverwriteTheInputUnlessAskedTo) {
             static_cast<int8_t>(TensorType::UInt8));
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, ImplantTest,
-                         ::testing::Values(Format::Circle, Format::TFLite),
+INSTANTIATE_TEST_SUITE_P(Formats, ImplantTest, ::testing::Values(Format::Circle, Format::TFLite),
                          [](const auto& info) { return std::string(format_name(info.param)); });
 
 }  // namespace

@@ -386,6 +386,35 @@ TEST_P(KeyTest, InvalidRegexNamesTheKey) {
       << err;
 }
 
+// std::regex recurses per character: long names match on a thread with a large stack, and
+// names past its limit are a clear error, never a crash.
+TEST_P(KeyTest, RegexKeysSurviveVeryLongNames) {
+  for (const size_t length : {size_t(12000), size_t(40000)}) {
+    SCOPED_TRACE(length);
+    ModelBuilder b(format());
+    const int32_t x = b.tensor(std::string(length, 'a'), {2});
+    const int32_t y = b.tensor("y", {2});
+    b.op(circle::BuiltinOperator_RESHAPE, {x, -1}, {y});
+    b.inputs({x});
+    b.outputs({y});
+    b.save(model);
+    auto o = options({{"re:((((a)))|b)*", "int8", {0.1f}, {0}}});
+    if (length < 16384) {
+      implant(o);
+      EXPECT_EQ(ModelFile::open(o.output)->info().subgraphs[0].tensors[0].type,
+                static_cast<int8_t>(TensorType::Int8));
+    } else {
+      const std::string err = error_of(o);
+      EXPECT_TRUE(contains(err, "key 're:((((a)))|b)*'")) << err;
+      EXPECT_TRUE(contains(err, "cannot be matched against the 40000-byte tensor name 'aaa"))
+          << err;
+      EXPECT_TRUE(contains(err, "use a glob: pattern")) << err;
+      o = options({{"glob:a*", "int8", {0.1f}, {0}}});
+      EXPECT_NO_THROW(implant(o));
+    }
+  }
+}
+
 TEST_P(KeyTest, AnExactNameIsNeverReadAsAPattern) {
   ModelBuilder b(format());
   const int32_t x = b.tensor("re:x", {2});

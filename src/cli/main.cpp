@@ -37,8 +37,8 @@ std::string quant_text(const qimplant::QuantParams& q) {
   if (q.scale.size() == 1) {
     os << "scale " << q.scale[0] << " zero_point " << q.zero_point[0];
   } else {
-    os << "per-channel x" << q.scale.size() << " along dim " << q.quantized_dimension
-       << " (scale " << q.scale.front() << " .. " << q.scale.back() << ")";
+    os << "per-channel x" << q.scale.size() << " along dim " << q.quantized_dimension << " (scale "
+       << q.scale.front() << " .. " << q.scale.back() << ")";
   }
   return os.str();
 }
@@ -181,8 +181,9 @@ int main(int argc, char** argv) {
 
   auto pick = [](std::string& opt, const std::string& pos, const char* name) {
     if (!opt.empty() && !pos.empty() && opt != pos) {
-      throw CLI::ValidationError(std::string(name) + " given twice, as an option and as a "
-                                                     "positional argument");
+      throw CLI::ValidationError(std::string(name) +
+                                 " given twice, as an option and as a "
+                                 "positional argument");
     }
     if (opt.empty()) opt = pos;
     if (opt.empty()) throw CLI::RequiredError(name);
@@ -190,7 +191,8 @@ int main(int argc, char** argv) {
   try {
     pick(o.input, pos_input, "input");
     pick(o.qparam, pos_param, "qparam");
-    if (!o.dry_run || !pos_output.empty() || !o.output.empty()) pick(o.output, pos_output, "output");
+    if (!o.dry_run || !pos_output.empty() || !o.output.empty())
+      pick(o.output, pos_output, "output");
   } catch (const CLI::ParseError& e) {
     std::cerr << "q-implant: " << e.what() << "\nRun with --help for usage.\n";
     return 2;

@@ -18,12 +18,18 @@ constexpr int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
 // still derived: it needs only the weight's scales).
 std::optional<QType> qtype_of(int8_t tensor_type) {
   switch (static_cast<TensorType>(tensor_type)) {
-    case TensorType::UInt8: return QType::UInt8;
-    case TensorType::Int8: return QType::Int8;
-    case TensorType::Int16: return QType::Int16;
-    case TensorType::Int32: return QType::Int32;
-    case TensorType::Int64: return QType::Int64;
-    default: return std::nullopt;
+    case TensorType::UInt8:
+      return QType::UInt8;
+    case TensorType::Int8:
+      return QType::Int8;
+    case TensorType::Int16:
+      return QType::Int16;
+    case TensorType::Int32:
+      return QType::Int32;
+    case TensorType::Int64:
+      return QType::Int64;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -139,8 +145,8 @@ struct Deriver {
     q.scale = {fixed->scale};
     q.zero_point = {fixed->zero_point};
     std::ostringstream why;
-    why << "fixed output range of " << operator_name(model, op) << " for "
-        << qtype_info(*iq).name << " (" << target_name(options.target) << " rules)";
+    why << "fixed output range of " << operator_name(model, op) << " for " << qtype_info(*iq).name
+        << " (" << target_name(options.target) << " rules)";
     add(s, op.outputs[0], *iq, std::move(q), why.str(), false);
   }
 
@@ -172,8 +178,8 @@ struct Deriver {
     if (!oq || os.quant->empty()) return;
     for (int32_t t : op.inputs) {
       if (!open(s, t)) continue;
-      add(s, t, *oq, *os.quant,
-          operator_name(model, op) + ": input shares the output's parameters", true);
+      add(s, t, *oq, *os.quant, operator_name(model, op) + ": input shares the output's parameters",
+          true);
     }
   }
 
@@ -185,7 +191,8 @@ struct Deriver {
       if (!open(s, t) || !model.is_constant(model.tensor(s, t))) continue;
       if (prop && (contains(prop->index_inputs, int(i)) || int(i) == prop->bias_input)) continue;
       const TensorInfo& info = model.tensor(s, t);
-      if (prop && contains(prop->share_data_input, int(i)) && prop->data_input < int(op.inputs.size())) {
+      if (prop && contains(prop->share_data_input, int(i)) &&
+          prop->data_input < int(op.inputs.size())) {
         const int32_t d = op.inputs[prop->data_input];
         if (d < 0) continue;
         const TensorState ds = planned_state(model, plan, {s, uint32_t(d)});

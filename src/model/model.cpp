@@ -4,7 +4,9 @@
 
 namespace qimplant {
 
-const char* format_name(Format format) { return format == Format::Circle ? "circle" : "tflite"; }
+const char* format_name(Format format) {
+  return format == Format::Circle ? "circle" : "tflite";
+}
 
 std::string tensor_type_name(Format format, int8_t type) {
   const char* name = nullptr;
@@ -21,21 +23,36 @@ std::string tensor_type_name(Format format, int8_t type) {
 
 size_t tensor_type_size(int8_t type) {
   switch (static_cast<TensorType>(type)) {
-    case TensorType::Float32: return 4;
-    case TensorType::Float16: return 2;
-    case TensorType::Int32: return 4;
-    case TensorType::UInt8: return 1;
-    case TensorType::Int64: return 8;
-    case TensorType::Bool: return 1;
-    case TensorType::Int16: return 2;
-    case TensorType::Complex64: return 8;
-    case TensorType::Int8: return 1;
-    case TensorType::Float64: return 8;
-    case TensorType::Complex128: return 16;
-    case TensorType::UInt64: return 8;
-    case TensorType::UInt32: return 4;
-    case TensorType::UInt16: return 2;
-    default: return 0;
+    case TensorType::Float32:
+      return 4;
+    case TensorType::Float16:
+      return 2;
+    case TensorType::Int32:
+      return 4;
+    case TensorType::UInt8:
+      return 1;
+    case TensorType::Int64:
+      return 8;
+    case TensorType::Bool:
+      return 1;
+    case TensorType::Int16:
+      return 2;
+    case TensorType::Complex64:
+      return 8;
+    case TensorType::Int8:
+      return 1;
+    case TensorType::Float64:
+      return 8;
+    case TensorType::Complex128:
+      return 16;
+    case TensorType::UInt64:
+      return 8;
+    case TensorType::UInt32:
+      return 4;
+    case TensorType::UInt16:
+      return 2;
+    default:
+      return 0;
   }
 }
 
@@ -46,8 +63,9 @@ int64_t TensorInfo::element_count() const {
 }
 
 std::string operator_name(const ModelInfo& model, const OperatorInfo& op) {
-  const OperatorCodeInfo* code =
-      op.opcode_index < model.operator_codes.size() ? &model.operator_codes[op.opcode_index] : nullptr;
+  const OperatorCodeInfo* code = op.opcode_index < model.operator_codes.size()
+                                     ? &model.operator_codes[op.opcode_index]
+                                     : nullptr;
   const int32_t builtin = code ? code->builtin_code : op.builtin_code;
   // CUSTOM is 32 in both schemas.
   if (builtin == 32 && code) return "CUSTOM(" + code->custom_code + ")";

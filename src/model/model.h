@@ -72,8 +72,8 @@ struct TensorInfo {
 
 struct OperatorInfo {
   uint32_t opcode_index = 0;
-  int32_t builtin_code = 0;  // resolved from builtin_code / deprecated_builtin_code
-  std::vector<int32_t> inputs;   // -1 marks an omitted optional operand
+  int32_t builtin_code = 0;     // resolved from builtin_code / deprecated_builtin_code
+  std::vector<int32_t> inputs;  // -1 marks an omitted optional operand
   std::vector<int32_t> outputs;
 };
 

@@ -15,10 +15,10 @@ struct OpProperty {
   // The output holds values of one input only rearranged, selected or padded with zero, so it
   // must carry that input's type and quantization (TFLite's "restrict same scale" ops).
   bool value_preserving = false;
-  int data_input = 0;       // which input carries the values (Split's data is input 1)
-  int weight_input = -1;    // constant weight operand, if any
+  int data_input = 0;           // which input carries the values (Split's data is input 1)
+  int weight_input = -1;        // constant weight operand, if any
   int weight_channel_dim = -1;  // its output-channel dimension (per-channel quantization)
-  int bias_input = -1;      // bias operand, if any
+  int bias_input = -1;          // bias operand, if any
   // Operands that are shapes, axes, indices or sizes: integer, never quantized.
   std::vector<int> index_inputs;
   // The output range is fixed by the operator (SOFTMAX, LOGISTIC, TANH): its parameters are

@@ -18,8 +18,8 @@ size_t BufferContent::size() const {
   return owned.size();
 }
 
-void BufferContent::write_to(
-    uint8_t* out, const std::function<void(const uint8_t*, size_t)>& done_with) const {
+void BufferContent::write_to(uint8_t* out,
+                             const std::function<void(const uint8_t*, size_t)>& done_with) const {
   constexpr size_t kSlice = 8u << 20;  // source bytes handled between page drops
   if (view) {
     // kSlice is even, so every slice but the last packs whole bytes.
@@ -90,10 +90,14 @@ std::pair<const uint8_t*, size_t> BufferContent::source_span() const {
 
 const char* origin_name(EditOrigin origin) {
   switch (origin) {
-    case EditOrigin::Implanted: return "implanted";
-    case EditOrigin::Propagated: return "propagated";
-    case EditOrigin::Derived: return "derived";
-    case EditOrigin::Inserted: return "inserted";
+    case EditOrigin::Implanted:
+      return "implanted";
+    case EditOrigin::Propagated:
+      return "propagated";
+    case EditOrigin::Derived:
+      return "derived";
+    case EditOrigin::Inserted:
+      return "inserted";
   }
   return "?";
 }

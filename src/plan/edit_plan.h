@@ -30,7 +30,7 @@ struct TensorEdit {
   int8_t type = 0;  // new TensorType
   QuantParams quant;
   EditOrigin origin = EditOrigin::Implanted;
-  std::string source;  // the qparam.json key, or the tensor it was propagated from
+  std::string source;              // the qparam.json key, or the tensor it was propagated from
   std::optional<uint32_t> buffer;  // a different buffer index for the tensor, if it moves
   enum class Data { None, FromValue, Quantized } data = Data::None;
 };

@@ -19,7 +19,9 @@ std::string lower(std::string s) {
 }
 
 // TFLite's op versions for the integer types (1 covers uint8).
-int32_t op_version(int8_t type) { return type == static_cast<int8_t>(TensorType::UInt8) ? 1 : 2; }
+int32_t op_version(int8_t type) {
+  return type == static_cast<int8_t>(TensorType::UInt8) ? 1 : 2;
+}
 
 }  // namespace
 

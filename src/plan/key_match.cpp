@@ -1,9 +1,13 @@
 #include "plan/key_match.h"
 
+#include <pthread.h>
+
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -50,6 +54,48 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return out;
 }
 
+// libstdc++'s std::regex recurses once or more per character of the name (more with nested
+// groups), so a long tensor name in a crafted model would overflow an 8 MB stack (about 50 KB of
+// name suffices). Short names match on the caller's stack; longer ones on a thread with a large
+// stack, reserved but only touched as deep as the match goes; past kMaxRegexName, refuse.
+constexpr size_t kShortRegexName = 512;
+constexpr size_t kMaxRegexName = 16 * 1024;
+constexpr size_t kRegexStack = size_t(256) << 20;
+
+struct RegexJob {
+  const std::regex* regex;
+  const std::string* name;
+  bool matched = false;
+  std::exception_ptr error;
+};
+
+void* run_regex_job(void* arg) {
+  auto* job = static_cast<RegexJob*>(arg);
+  try {
+    job->matched = std::regex_match(*job->name, *job->regex);
+  } catch (...) {
+    job->error = std::current_exception();
+  }
+  return nullptr;
+}
+
+// nullopt when no such thread could be started (then there is no safe way to match).
+std::optional<bool> regex_match_deep(const std::string& name, const std::regex& regex) {
+  RegexJob job;
+  job.regex = &regex;
+  job.name = &name;
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return std::nullopt;
+  pthread_t thread;
+  const bool started = pthread_attr_setstacksize(&attr, kRegexStack) == 0 &&
+                       pthread_create(&thread, &attr, run_regex_job, &job) == 0;
+  pthread_attr_destroy(&attr);
+  if (!started) return std::nullopt;
+  pthread_join(thread, nullptr);
+  if (job.error) std::rethrow_exception(job.error);
+  return job.matched;
+}
+
 // What a pattern spells, without its wildcards, as a query for name suggestions.
 std::string pattern_words(const NamePattern& p) {
   std::string out = p.body();
@@ -71,6 +117,7 @@ bool NamePattern::is_pattern(const std::string& text) {
 NamePattern NamePattern::parse(const std::string& text, Kind plain, const std::string& context) {
   NamePattern p;
   p.text_ = text;
+  p.context_ = context;
   if (starts_with(text, "re:")) {
     p.kind_ = Kind::Regex;
     p.body_ = text.substr(3);
@@ -191,13 +238,27 @@ bool NamePattern::matches(const std::string& name) const {
       return name == body_;
     case Kind::Glob:
       return glob_match(name);
-    case Kind::Regex:
-      try {
-        return std::regex_match(name, regex_);
-      } catch (const std::regex_error& e) {
-        throw Error("regular expression '" + body_ + "' cannot be matched against the name '" +
-                    name + "': " + e.what());
+    case Kind::Regex: {
+      const auto fail = [&](const std::string& why) {
+        throw Error(context_ + ": regular expression '" + body_ +
+                    "' cannot be matched against the " + std::to_string(name.size()) +
+                    "-byte tensor name '" + name.substr(0, 80) + (name.size() > 80 ? "...'" : "'") +
+                    ": " + why);
+      };
+      if (name.size() > kMaxRegexName) {
+        fail("std::regex handles names of up to " + std::to_string(kMaxRegexName) +
+             " bytes; use a glob: pattern, which has no limit");
       }
+      try {
+        if (name.size() <= kShortRegexName) return std::regex_match(name, regex_);
+        const std::optional<bool> matched = regex_match_deep(name, regex_);
+        if (!matched) fail("no thread with a large enough stack could be started");
+        return *matched;
+      } catch (const std::regex_error& e) {
+        fail(e.what());
+      }
+      return false;
+    }
   }
   return false;
 }

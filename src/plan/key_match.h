@@ -33,12 +33,14 @@ class NamePattern {
   enum class Kind { Exact, Regex, Glob };
 
   // Throws Error starting with `context` for an invalid regex or glob, naming the pattern.
+  // `context` also starts the errors of matches().
   static NamePattern parse(const std::string& text, Kind plain, const std::string& context);
   // True when `text` starts with "re:" or "glob:".
   static bool is_pattern(const std::string& text);
 
-  // Whole-name match. Throws Error (naming the pattern and the name) only when std::regex gives
-  // up on a name (too complex).
+  // Whole-name match. Throws Error (naming the pattern and the name) only when a regex cannot
+  // be matched safely: std::regex gives up (too complex) or the name is over 16 KiB (std::regex
+  // recurses per character; up to that, long names match on a thread with a large stack).
   bool matches(const std::string& name) const;
 
   Kind kind() const { return kind_; }
@@ -55,7 +57,7 @@ class NamePattern {
   bool glob_match(const std::string& name) const;
 
   Kind kind_ = Kind::Exact;
-  std::string text_, body_;
+  std::string text_, body_, context_;
   std::regex regex_;
   std::vector<GlobItem> glob_;
 };

@@ -162,7 +162,6 @@ struct Planner {
     plan.new_data.emplace_back(ref, std::move(content));
     plan.tensors.emplace(ref, std::move(edit));
   }
-
 };
 
 }  // namespace

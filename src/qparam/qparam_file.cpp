@@ -21,15 +21,23 @@ const char* const kKnownKeys[] = {"dtype", "scale", "zerop", "quantized_dimensio
 
 std::string json_type_name(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string (" + j.dump() + ")";
-    case json::value_t::boolean: return "a boolean (" + j.dump() + ")";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string (" + j.dump() + ")";
+    case json::value_t::boolean:
+      return "a boolean (" + j.dump() + ")";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer (" + j.dump() + ")";
-    case json::value_t::number_float: return "a number (" + j.dump() + ")";
-    default: return "an unsupported value";
+    case json::value_t::number_unsigned:
+      return "an integer (" + j.dump() + ")";
+    case json::value_t::number_float:
+      return "a number (" + j.dump() + ")";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -124,7 +132,8 @@ class EntryReader {
     } catch (const Error& err) {
       fail("scale", std::string(err.what()) + " (expected float32)");
     }
-    if (e.scale.empty()) fail("scale", "npy file '" + scale.path + "' is empty, expected at least one scale");
+    if (e.scale.empty())
+      fail("scale", "npy file '" + scale.path + "' is empty, expected at least one scale");
     for (size_t i = 0; i < e.scale.size(); ++i) {
       const float s = e.scale[i];
       if (!std::isfinite(s) || !(s > 0.0f)) {

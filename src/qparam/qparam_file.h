@@ -26,8 +26,8 @@ struct QParamEntry {
 };
 
 struct QParamFile {
-  std::string path;  // the qparam.json path as given
-  std::string dir;   // the directory npy paths are relative to
+  std::string path;                  // the qparam.json path as given
+  std::string dir;                   // the directory npy paths are relative to
   std::vector<QParamEntry> entries;  // in file order
 };
 

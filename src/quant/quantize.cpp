@@ -185,14 +185,21 @@ int64_t quantize_rows_into(const uint8_t* data, const RowLayout& l, size_t row_b
   if (row_end <= row_begin) return -1;
   const size_t b = row_begin, e = row_end, ch = l.channels, in = l.inner;
   switch (qtype) {
-    case QType::UInt8: return run_narrow_any<uint8_t>(data, b, e, ch, in, q, qi, rounding, out);
-    case QType::Int8: return run_narrow_any<int8_t>(data, b, e, ch, in, q, qi, rounding, out);
-    case QType::Int16: return run_narrow_any<int16_t>(data, b, e, ch, in, q, qi, rounding, out);
-    case QType::Int32: return run_wide<int32_t>(data, b, e, ch, in, q, qi, rounding, out);
-    case QType::Int64: return run_wide<int64_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::UInt8:
+      return run_narrow_any<uint8_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::Int8:
+      return run_narrow_any<int8_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::Int16:
+      return run_narrow_any<int16_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::Int32:
+      return run_wide<int32_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::Int64:
+      return run_wide<int64_t>(data, b, e, ch, in, q, qi, rounding, out);
     // 4-bit: clamped to the 4-bit range, written one per byte; the caller packs (quant/pack4.h).
-    case QType::Int4: return run_narrow_any<int8_t>(data, b, e, ch, in, q, qi, rounding, out);
-    case QType::UInt4: return run_narrow_any<uint8_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::Int4:
+      return run_narrow_any<int8_t>(data, b, e, ch, in, q, qi, rounding, out);
+    case QType::UInt4:
+      return run_narrow_any<uint8_t>(data, b, e, ch, in, q, qi, rounding, out);
   }
   return -1;
 }

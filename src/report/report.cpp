@@ -9,9 +9,12 @@ using nlohmann::ordered_json;
 namespace {
 const char* data_name(TensorEdit::Data d) {
   switch (d) {
-    case TensorEdit::Data::FromValue: return "value";
-    case TensorEdit::Data::Quantized: return "quantized";
-    default: return "none";
+    case TensorEdit::Data::FromValue:
+      return "value";
+    case TensorEdit::Data::Quantized:
+      return "quantized";
+    default:
+      return "none";
   }
 }
 }  // namespace

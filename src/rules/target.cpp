@@ -4,7 +4,9 @@
 
 namespace qimplant {
 
-const char* target_name(Target t) { return t == Target::TFLite ? "tflite" : "one"; }
+const char* target_name(Target t) {
+  return t == Target::TFLite ? "tflite" : "one";
+}
 
 std::optional<Target> parse_target(const std::string& text) {
   if (text == "tflite") return Target::TFLite;

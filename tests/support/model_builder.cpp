@@ -72,8 +72,12 @@ int32_t ModelBuilder::op(int32_t code, std::vector<int32_t> in, std::vector<int3
   return static_cast<int32_t>(sg.ops.size() - 1);
 }
 
-void ModelBuilder::inputs(std::vector<int32_t> t) { subgraphs_[current_].inputs = std::move(t); }
-void ModelBuilder::outputs(std::vector<int32_t> t) { subgraphs_[current_].outputs = std::move(t); }
+void ModelBuilder::inputs(std::vector<int32_t> t) {
+  subgraphs_[current_].inputs = std::move(t);
+}
+void ModelBuilder::outputs(std::vector<int32_t> t) {
+  subgraphs_[current_].outputs = std::move(t);
+}
 
 void ModelBuilder::metadata(const std::string& name, std::vector<uint8_t> bytes) {
   buffers_.push_back(std::move(bytes));
@@ -97,161 +101,160 @@ void set_options(NS_Operator& op, Options&& value) {
 template <Format F>
 struct Build;
 
-#define QIMPLANT_DEFINE_BUILD(FMT, NS)                                                        \
-  template <>                                                                                 \
-  struct Build<FMT> {                                                                         \
-    static void options(NS::OperatorT& op, int32_t code) {                                    \
-      switch (code) {                                                                         \
-        case NS::BuiltinOperator_CONV_2D: {                                                   \
-          NS::Conv2DOptionsT o;                                                               \
-          o.padding = NS::Padding_VALID;                                                      \
-          o.stride_w = o.stride_h = 1;                                                        \
-          set_options(op, std::move(o));                                                      \
-          break;                                                                              \
-        }                                                                                     \
-        case NS::BuiltinOperator_DEPTHWISE_CONV_2D: {                                         \
-          NS::DepthwiseConv2DOptionsT o;                                                      \
-          o.padding = NS::Padding_VALID;                                                      \
-          o.stride_w = o.stride_h = 1;                                                        \
-          o.depth_multiplier = 1;                                                             \
-          set_options(op, std::move(o));                                                      \
-          break;                                                                              \
-        }                                                                                     \
-        case NS::BuiltinOperator_FULLY_CONNECTED:                                             \
-          set_options(op, NS::FullyConnectedOptionsT());                                      \
-          break;                                                                              \
-        case NS::BuiltinOperator_ADD:                                                         \
-          set_options(op, NS::AddOptionsT());                                                 \
-          break;                                                                              \
-        case NS::BuiltinOperator_MUL:                                                         \
-          set_options(op, NS::MulOptionsT());                                                 \
-          break;                                                                              \
-        case NS::BuiltinOperator_AVERAGE_POOL_2D:                                             \
-        case NS::BuiltinOperator_MAX_POOL_2D: {                                               \
-          NS::Pool2DOptionsT o;                                                               \
-          o.padding = NS::Padding_VALID;                                                      \
-          o.stride_w = o.stride_h = 1;                                                        \
-          o.filter_width = o.filter_height = 2;                                               \
-          set_options(op, std::move(o));                                                      \
-          break;                                                                              \
-        }                                                                                     \
-        case NS::BuiltinOperator_CONCATENATION: {                                             \
-          NS::ConcatenationOptionsT o;                                                        \
-          o.axis = -1;                                                                        \
-          set_options(op, std::move(o));                                                      \
-          break;                                                                              \
-        }                                                                                     \
-        case NS::BuiltinOperator_MEAN: {                                                      \
-          NS::ReducerOptionsT o;                                                              \
-          o.keep_dims = true;                                                                 \
-          set_options(op, std::move(o));                                                      \
-          break;                                                                              \
-        }                                                                                     \
-        case NS::BuiltinOperator_PAD:                                                         \
-          set_options(op, NS::PadOptionsT());                                                 \
-          break;                                                                              \
-        case NS::BuiltinOperator_RESHAPE:                                                     \
-          set_options(op, NS::ReshapeOptionsT());                                             \
-          break;                                                                              \
-        case NS::BuiltinOperator_SOFTMAX: {                                                   \
-          NS::SoftmaxOptionsT o;                                                              \
-          o.beta = 1.0f;                                                                      \
-          set_options(op, std::move(o));                                                      \
-          break;                                                                              \
-        }                                                                                     \
-        case NS::BuiltinOperator_TRANSPOSE:                                                   \
-          set_options(op, NS::TransposeOptionsT());                                           \
-          break;                                                                              \
-        default:                                                                              \
-          break;                                                                              \
-      }                                                                                       \
-    }                                                                                         \
-    static std::vector<uint8_t> run(const ModelBuilder& b,                                    \
-                                    const std::vector<ModelBuilder::Subgraph>& subgraphs,     \
-                                    const std::vector<std::vector<uint8_t>>& buffers,         \
-                                    const std::string& description,                           \
-                                    const std::vector<std::pair<std::string, uint32_t>>& md,  \
-                                    const std::vector<ModelBuilder::Signature>& sigs) {       \
-      (void)b;                                                                                \
-      NS::ModelT m;                                                                           \
-      m.version = 3;                                                                          \
-      m.description = description;                                                            \
-      std::vector<std::pair<int32_t, std::string>> codes;                                     \
-      for (const auto& sg : subgraphs) {                                                      \
-        auto g = std::make_unique<NS::SubGraphT>();                                           \
-        g->name = sg.name;                                                                    \
-        for (const auto& t : sg.tensors) {                                                    \
-          auto x = std::make_unique<NS::TensorT>();                                           \
-          x->name = t.name;                                                                   \
-          x->shape = t.shape;                                                                 \
-          x->type = static_cast<NS::TensorType>(t.type);                                      \
-          x->buffer = t.buffer;                                                               \
-          if (!t.scale.empty()) {                                                             \
-            x->quantization = std::make_unique<NS::QuantizationParametersT>();                \
-            x->quantization->scale = t.scale;                                                 \
-            x->quantization->zero_point = t.zero_point;                                       \
-            x->quantization->quantized_dimension = t.dim;                                     \
-          }                                                                                   \
-          g->tensors.push_back(std::move(x));                                                 \
-        }                                                                                     \
-        for (const auto& o : sg.ops) {                                                        \
-          auto x = std::make_unique<NS::OperatorT>();                                         \
-          std::pair<int32_t, std::string> key{o.code, o.custom};                              \
-          size_t idx = 0;                                                                     \
-          while (idx < codes.size() && codes[idx] != key) ++idx;                              \
-          if (idx == codes.size()) codes.push_back(key);                                      \
-          x->opcode_index = static_cast<uint32_t>(idx);                                       \
-          x->inputs = o.inputs;                                                               \
-          x->outputs = o.outputs;                                                             \
-          options(*x, o.code);                                                                \
-          g->operators.push_back(std::move(x));                                               \
-        }                                                                                     \
-        g->inputs = sg.inputs;                                                                \
-        g->outputs = sg.outputs;                                                              \
-        m.subgraphs.push_back(std::move(g));                                                  \
-      }                                                                                       \
-      for (const auto& [code, custom] : codes) {                                              \
-        auto c = std::make_unique<NS::OperatorCodeT>();                                       \
-        c->builtin_code = static_cast<NS::BuiltinOperator>(code);                             \
-        c->deprecated_builtin_code = static_cast<int8_t>(code < 127 ? code : 127);            \
-        c->custom_code = custom;                                                              \
-        c->version = 1;                                                                       \
-        m.operator_codes.push_back(std::move(c));                                             \
-      }                                                                                       \
-      for (const auto& data : buffers) {                                                      \
-        auto x = std::make_unique<NS::BufferT>();                                             \
-        x->data = data;                                                                       \
-        m.buffers.push_back(std::move(x));                                                    \
-      }                                                                                       \
-      for (const auto& [name, buffer] : md) {                                                 \
-        auto x = std::make_unique<NS::MetadataT>();                                           \
-        x->name = name;                                                                       \
-        x->buffer = buffer;                                                                   \
-        m.metadata.push_back(std::move(x));                                                   \
-      }                                                                                       \
-      for (const auto& s : sigs) {                                                            \
-        auto x = std::make_unique<NS::SignatureDefT>();                                       \
-        x->signature_key = s.key;                                                             \
-        x->subgraph_index = s.subgraph;                                                       \
-        for (const auto& [n, i] : s.inputs) {                                                 \
-          auto tm = std::make_unique<NS::TensorMapT>();                                       \
-          tm->name = n;                                                                       \
-          tm->tensor_index = static_cast<uint32_t>(i);                                        \
-          x->inputs.push_back(std::move(tm));                                                 \
-        }                                                                                     \
-        for (const auto& [n, i] : s.outputs) {                                                \
-          auto tm = std::make_unique<NS::TensorMapT>();                                       \
-          tm->name = n;                                                                       \
-          tm->tensor_index = static_cast<uint32_t>(i);                                        \
-          x->outputs.push_back(std::move(tm));                                                \
-        }                                                                                     \
-        m.signature_defs.push_back(std::move(x));                                             \
-      }                                                                                       \
-      flatbuffers::FlatBufferBuilder fbb;                                                     \
-      NS::FinishModelBuffer(fbb, NS::Model::Pack(fbb, &m));                                   \
-      return std::vector<uint8_t>(fbb.GetBufferPointer(),                                     \
-                                  fbb.GetBufferPointer() + fbb.GetSize());                    \
-    }                                                                                         \
+#define QIMPLANT_DEFINE_BUILD(FMT, NS)                                                             \
+  template <>                                                                                      \
+  struct Build<FMT> {                                                                              \
+    static void options(NS::OperatorT& op, int32_t code) {                                         \
+      switch (code) {                                                                              \
+        case NS::BuiltinOperator_CONV_2D: {                                                        \
+          NS::Conv2DOptionsT o;                                                                    \
+          o.padding = NS::Padding_VALID;                                                           \
+          o.stride_w = o.stride_h = 1;                                                             \
+          set_options(op, std::move(o));                                                           \
+          break;                                                                                   \
+        }                                                                                          \
+        case NS::BuiltinOperator_DEPTHWISE_CONV_2D: {                                              \
+          NS::DepthwiseConv2DOptionsT o;                                                           \
+          o.padding = NS::Padding_VALID;                                                           \
+          o.stride_w = o.stride_h = 1;                                                             \
+          o.depth_multiplier = 1;                                                                  \
+          set_options(op, std::move(o));                                                           \
+          break;                                                                                   \
+        }                                                                                          \
+        case NS::BuiltinOperator_FULLY_CONNECTED:                                                  \
+          set_options(op, NS::FullyConnectedOptionsT());                                           \
+          break;                                                                                   \
+        case NS::BuiltinOperator_ADD:                                                              \
+          set_options(op, NS::AddOptionsT());                                                      \
+          break;                                                                                   \
+        case NS::BuiltinOperator_MUL:                                                              \
+          set_options(op, NS::MulOptionsT());                                                      \
+          break;                                                                                   \
+        case NS::BuiltinOperator_AVERAGE_POOL_2D:                                                  \
+        case NS::BuiltinOperator_MAX_POOL_2D: {                                                    \
+          NS::Pool2DOptionsT o;                                                                    \
+          o.padding = NS::Padding_VALID;                                                           \
+          o.stride_w = o.stride_h = 1;                                                             \
+          o.filter_width = o.filter_height = 2;                                                    \
+          set_options(op, std::move(o));                                                           \
+          break;                                                                                   \
+        }                                                                                          \
+        case NS::BuiltinOperator_CONCATENATION: {                                                  \
+          NS::ConcatenationOptionsT o;                                                             \
+          o.axis = -1;                                                                             \
+          set_options(op, std::move(o));                                                           \
+          break;                                                                                   \
+        }                                                                                          \
+        case NS::BuiltinOperator_MEAN: {                                                           \
+          NS::ReducerOptionsT o;                                                                   \
+          o.keep_dims = true;                                                                      \
+          set_options(op, std::move(o));                                                           \
+          break;                                                                                   \
+        }                                                                                          \
+        case NS::BuiltinOperator_PAD:                                                              \
+          set_options(op, NS::PadOptionsT());                                                      \
+          break;                                                                                   \
+        case NS::BuiltinOperator_RESHAPE:                                                          \
+          set_options(op, NS::ReshapeOptionsT());                                                  \
+          break;                                                                                   \
+        case NS::BuiltinOperator_SOFTMAX: {                                                        \
+          NS::SoftmaxOptionsT o;                                                                   \
+          o.beta = 1.0f;                                                                           \
+          set_options(op, std::move(o));                                                           \
+          break;                                                                                   \
+        }                                                                                          \
+        case NS::BuiltinOperator_TRANSPOSE:                                                        \
+          set_options(op, NS::TransposeOptionsT());                                                \
+          break;                                                                                   \
+        default:                                                                                   \
+          break;                                                                                   \
+      }                                                                                            \
+    }                                                                                              \
+    static std::vector<uint8_t> run(const ModelBuilder& b,                                         \
+                                    const std::vector<ModelBuilder::Subgraph>& subgraphs,          \
+                                    const std::vector<std::vector<uint8_t>>& buffers,              \
+                                    const std::string& description,                                \
+                                    const std::vector<std::pair<std::string, uint32_t>>& md,       \
+                                    const std::vector<ModelBuilder::Signature>& sigs) {            \
+      (void)b;                                                                                     \
+      NS::ModelT m;                                                                                \
+      m.version = 3;                                                                               \
+      m.description = description;                                                                 \
+      std::vector<std::pair<int32_t, std::string>> codes;                                          \
+      for (const auto& sg : subgraphs) {                                                           \
+        auto g = std::make_unique<NS::SubGraphT>();                                                \
+        g->name = sg.name;                                                                         \
+        for (const auto& t : sg.tensors) {                                                         \
+          auto x = std::make_unique<NS::TensorT>();                                                \
+          x->name = t.name;                                                                        \
+          x->shape = t.shape;                                                                      \
+          x->type = static_cast<NS::TensorType>(t.type);                                           \
+          x->buffer = t.buffer;                                                                    \
+          if (!t.scale.empty()) {                                                                  \
+            x->quantization = std::make_unique<NS::QuantizationParametersT>();                     \
+            x->quantization->scale = t.scale;                                                      \
+            x->quantization->zero_point = t.zero_point;                                            \
+            x->quantization->quantized_dimension = t.dim;                                          \
+          }                                                                                        \
+          g->tensors.push_back(std::move(x));                                                      \
+        }                                                                                          \
+        for (const auto& o : sg.ops) {                                                             \
+          auto x = std::make_unique<NS::OperatorT>();                                              \
+          std::pair<int32_t, std::string> key{o.code, o.custom};                                   \
+          size_t idx = 0;                                                                          \
+          while (idx < codes.size() && codes[idx] != key) ++idx;                                   \
+          if (idx == codes.size()) codes.push_back(key);                                           \
+          x->opcode_index = static_cast<uint32_t>(idx);                                            \
+          x->inputs = o.inputs;                                                                    \
+          x->outputs = o.outputs;                                                                  \
+          options(*x, o.code);                                                                     \
+          g->operators.push_back(std::move(x));                                                    \
+        }                                                                                          \
+        g->inputs = sg.inputs;                                                                     \
+        g->outputs = sg.outputs;                                                                   \
+        m.subgraphs.push_back(std::move(g));                                                       \
+      }                                                                                            \
+      for (const auto& [code, custom] : codes) {                                                   \
+        auto c = std::make_unique<NS::OperatorCodeT>();                                            \
+        c->builtin_code = static_cast<NS::BuiltinOperator>(code);                                  \
+        c->deprecated_builtin_code = static_cast<int8_t>(code < 127 ? code : 127);                 \
+        c->custom_code = custom;                                                                   \
+        c->version = 1;                                                                            \
+        m.operator_codes.push_back(std::move(c));                                                  \
+      }                                                                                            \
+      for (const auto& data : buffers) {                                                           \
+        auto x = std::make_unique<NS::BufferT>();                                                  \
+        x->data = data;                                                                            \
+        m.buffers.push_back(std::move(x));                                                         \
+      }                                                                                            \
+      for (const auto& [name, buffer] : md) {                                                      \
+        auto x = std::make_unique<NS::MetadataT>();                                                \
+        x->name = name;                                                                            \
+        x->buffer = buffer;                                                                        \
+        m.metadata.push_back(std::move(x));                                                        \
+      }                                                                                            \
+      for (const auto& s : sigs) {                                                                 \
+        auto x = std::make_unique<NS::SignatureDefT>();                                            \
+        x->signature_key = s.key;                                                                  \
+        x->subgraph_index = s.subgraph;                                                            \
+        for (const auto& [n, i] : s.inputs) {                                                      \
+          auto tm = std::make_unique<NS::TensorMapT>();                                            \
+          tm->name = n;                                                                            \
+          tm->tensor_index = static_cast<uint32_t>(i);                                             \
+          x->inputs.push_back(std::move(tm));                                                      \
+        }                                                                                          \
+        for (const auto& [n, i] : s.outputs) {                                                     \
+          auto tm = std::make_unique<NS::TensorMapT>();                                            \
+          tm->name = n;                                                                            \
+          tm->tensor_index = static_cast<uint32_t>(i);                                             \
+          x->outputs.push_back(std::move(tm));                                                     \
+        }                                                                                          \
+        m.signature_defs.push_back(std::move(x));                                                  \
+      }                                                                                            \
+      flatbuffers::FlatBufferBuilder fbb;                                                          \
+      NS::FinishModelBuffer(fbb, NS::Model::Pack(fbb, &m));                                        \
+      return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()); \
+    }                                                                                              \
   };
 
 QIMPLANT_DEFINE_BUILD(Format::Circle, circle)
@@ -271,7 +274,8 @@ std::vector<uint8_t> ModelBuilder::finish() const {
 void ModelBuilder::save(const std::string& path) const {
   const auto bytes = finish();
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 

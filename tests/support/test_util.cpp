@@ -38,7 +38,9 @@ ScratchDir::ScratchDir() {
   path_ = buf.data();
 }
 
-ScratchDir::~ScratchDir() { remove_tree(path_); }
+ScratchDir::~ScratchDir() {
+  remove_tree(path_);
+}
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -48,7 +50,8 @@ void write_text(const std::string& path, const std::string& text) {
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
