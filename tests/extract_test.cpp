@@ -295,6 +295,33 @@ TEST_P(ExtractTest, RoundTripInt16ActivationsWithInt64Bias) {
   EXPECT_EQ(r.tensors.size(), 4u);
 }
 
+TEST_P(ExtractTest, RoundTripFourBitWeights) {
+  ModelBuilder b(format());
+  const int32_t in = b.tensor("in", {1, 3});
+  const int32_t w = b.constant("w", {3, 3}, {0.5f, -1, 3.5f, -4, 100, -100, 0.25f, 1.5f, -2.5f});
+  const int32_t out = b.tensor("out", {1, 3});
+  b.op(circle::BuiltinOperator_FULLY_CONNECTED, {in, w, -1}, {out});
+  b.inputs({in});
+  b.outputs({out});
+  // int4 per-channel, quantized from float (9 values: the last byte's high nibble stays 0).
+  auto q = quantize(b, {{"in", "int8", {0.1f}, {0}},
+                        per_channel("w", "int4", {0.5f, 1.0f, 0.25f}, 0),
+                        {"out", "int8", {0.2f}, {0}}});
+  auto r = expect_round_trip(float_model, q, work.path());
+  const npy::Array value = npy::load(work.file("extracted/s0_t1_value.npy"));
+  EXPECT_EQ(value.descr, "|i1") << "one element per byte";
+  EXPECT_EQ(value.shape, (std::vector<int64_t>{3, 3}));
+  ASSERT_EQ(value.nbytes, 9u);
+  EXPECT_EQ(static_cast<int8_t>(value.data[4]), 7) << "100 / 1.0 clamps to 7";
+  EXPECT_EQ(read_json(r.qparam_path)["w"]["dtype"], "int4");
+  if (format() == Format::Circle) {
+    ScratchDir u;
+    q = quantize(b, {{"w", "uint4", {0.5f}, {8}}}, /*allow_float=*/true);
+    r = expect_round_trip(float_model, q, u.path(), /*allow_float=*/true);
+    EXPECT_EQ(npy::load(u.file("extracted/s0_t1_value.npy")).descr, "|u1");
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Subsets, names, files
 

@@ -13,6 +13,7 @@
 #include "model/model_file.h"
 #include "plan/key_match.h"
 #include "plan/resolve.h"
+#include "quant/pack4.h"
 #include "quant/qtype.h"
 #include "util/error.h"
 #include "util/similar.h"
@@ -24,7 +25,8 @@ namespace {
 using json = nlohmann::ordered_json;
 
 std::optional<QType> qtype_of(int8_t type) {
-  for (QType q : {QType::UInt8, QType::Int8, QType::Int16, QType::Int32, QType::Int64})
+  for (QType q : {QType::UInt8, QType::Int8, QType::Int16, QType::Int32, QType::Int64, QType::Int4,
+                  QType::UInt4})
     if (static_cast<int8_t>(qtype_info(q).tensor_type) == type) return q;
   return std::nullopt;
 }
@@ -41,7 +43,7 @@ const char* npy_descr(QType q) {
       return "<i4";
     case QType::Int64:
       return "<i8";
-    case QType::Int4:  // not extracted (qtype_of leaves 4-bit tensors out)
+    case QType::Int4:  // unpacked, one element per byte, as the implant's "value" takes it
       return "|i1";
     case QType::UInt4:
       return "|u1";
@@ -143,7 +145,7 @@ ExtractResult extract(const ExtractOptions& options) {
       if (t.quant.scale.empty()) continue;
       const auto q = qtype_of(t.type);
       if (!q) {
-        // Quantized, but in a type the implant does not write (int4, uint16, float16 ...).
+        // Quantized, but in a type the implant does not write (uint16, float16, ...).
         if (t.type != static_cast<int8_t>(TensorType::Float32)) {
           if (!pattern || t.name == options.tensors || pattern->matches(t.name)) {
             result.skipped.push_back({t.name, s,
@@ -237,7 +239,19 @@ ExtractResult extract(const ExtractOptions& options) {
     if (c.constant) {
       const BufferInfo& b = model.buffers[t.buffer];
       const std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
-      npy::save(dir + "/" + stem + "value.npy", npy_descr(c.qtype), shape, b.data, b.size);
+      const std::string path = dir + "/" + stem + "value.npy";
+      if (is_4bit(c.qtype)) {
+        const size_t count = static_cast<size_t>(t.element_count());
+        std::vector<uint8_t> unpacked(count);
+        if (c.qtype == QType::Int4) {
+          unpack_int4(b.data, count, reinterpret_cast<int8_t*>(unpacked.data()));
+        } else {
+          unpack_uint4(b.data, count, unpacked.data());
+        }
+        npy::save(path, npy_descr(c.qtype), shape, unpacked.data(), unpacked.size());
+      } else {
+        npy::save(path, npy_descr(c.qtype), shape, b.data, b.size);
+      }
       e["value"] = stem + "value.npy";
       result.npy_files += 1;
     }

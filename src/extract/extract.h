@@ -1,9 +1,10 @@
 // The inverse of the implant: a quantized model -> qparam.json + .npy files, in the input format
 // of the implant, so that implanting them into the float model gives the quantized model back.
 //
-// Every tensor of a q-implant dtype (uint8, int8, int16, int32, int64) that has a scale is
-// written: dtype, scale (float32 npy), zerop (int64 npy), quantized_dimension, and for constants
-// "value" (the buffer's bytes in the tensor's shape and dtype). A tensor the implant could not
+// Every tensor of a q-implant dtype (uint8, int8, int16, int32, int64, int4, uint4) that has a
+// scale is written: dtype, scale (float32 npy), zerop (int64 npy), quantized_dimension, and for
+// constants "value" (the buffer's bytes in the tensor's shape and dtype; 4-bit data unpacked to
+// one int8 / uint8 per element, as the implant reads it). A tensor the implant could not
 // take back (no zero point, a scale <= 0, a name that cannot be a key, ...) is skipped and listed
 // with the reason. Keys are tensor names, "#<subgraph>:<name>" for a name found in several
 // subgraphs.
