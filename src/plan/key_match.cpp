@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_text.h"
+
 #include "util/error.h"
 #include "util/similar.h"
 
@@ -24,28 +26,6 @@ using json = nlohmann::ordered_json;
 
 bool starts_with(const std::string& s, const char* prefix) {
   return s.rfind(prefix, 0) == 0;
-}
-
-std::string json_type_name(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::string:
-      return "a string (" + j.dump() + ")";
-    case json::value_t::boolean:
-      return "a boolean (" + j.dump() + ")";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer (" + j.dump() + ")";
-    case json::value_t::number_float:
-      return "a number (" + j.dump() + ")";
-    default:
-      return "an unsupported value";
-  }
 }
 
 std::string quoted_list(const std::vector<std::string>& names) {

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_text.h"
+
 #include "io/mapped_file.h"
 #include "util/error.h"
 #include "util/similar.h"
@@ -18,28 +20,6 @@ namespace {
 using json = nlohmann::ordered_json;
 
 const char* const kKnownKeys[] = {"dtype", "scale", "zerop", "quantized_dimension", "value"};
-
-std::string json_type_name(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::string:
-      return "a string (" + j.dump() + ")";
-    case json::value_t::boolean:
-      return "a boolean (" + j.dump() + ")";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer (" + j.dump() + ")";
-    case json::value_t::number_float:
-      return "a number (" + j.dump() + ")";
-    default:
-      return "an unsupported value";
-  }
-}
 
 // A key from qparam.json as messages show it: control characters escaped, so that a stray "\n"
 // in a key cannot break the one-line message.
