@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Runs q-implant's quantized .tflite outputs in Arm NN and checks them against integer references.
+"""Runs q-implant's quantized .tflite outputs in a real runtime; compares with integer references.
 
-  check.py --make-models BIN --q-implant BIN --armnn-run BIN --work DIR [--backend CpuRef]
-           [--tolerance 1] [--case NAME ...]
+  check.py --make-models BIN --q-implant BIN --work DIR [--case NAME ...] [--tolerance N]
+           [--runtime armnn] --armnn-run BIN [--backend CpuRef]
+           --runtime litert --litert-run tools/litert-run/run.mjs [--node node]
 
 For every case written by make_models: q-implant turns model.tflite + qparam.json into
-quantized.tflite, armnn-run executes it, and the output is compared with references computed
-here from qparam.json, its .npy files and case.json only (never from q-implant's output):
+quantized.tflite, the runtime executes it (armnn: Arm NN's TfLite parser + CpuRef backend via
+armnn-run; litert: TFLite itself, LiteRT.js's WebAssembly build under Node via
+tools/litert-run), and the output is compared with references computed here from qparam.json,
+its .npy files and case.json only (never from q-implant's output):
 
   tflite  TFLite's integer-only kernels: int32 accumulation, QuantizeMultiplier /
           MultiplyByQuantizedMultiplier requantization (ADD: left shift 20 and input
@@ -14,9 +17,16 @@ here from qparam.json, its .npy files and case.json only (never from q-implant's
   exact   round-half-away(acc * s_in * s_w / s_out) + zp, clamp (real-number requantization).
   float   dequantize, compute in float32, quantize with round-half-away: what Arm NN's CpuRef
           backend does internally.
+  xnnpack CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED as XNNPACK (LiteRT's CPU delegate)
+          computes them: int32 accumulation, then fp32 requantization, float32(acc) *
+          float32(s_in * s_w / s_out) rounded half to even (other operators: as tflite).
 
-Arm NN's output must be within --tolerance LSB of the tflite reference everywhere; every
-difference is listed. Exit 0 when all cases pass, 1 otherwise.
+The runtime's output must be within --tolerance LSB (default 1 for armnn, whose CpuRef
+requantizes in float; 0 for litert) of the reference of the kernels that ran everywhere: tflite,
+or xnnpack when LiteRT reports the whole model delegated to XNNPACK. Every difference is listed;
+the summary line also counts the matches with every other reference. The
+graph inputs' and output's types (and, where the runtime reports them, scales and zero points)
+must be qparam.json's. Exit 0 when all cases pass, 1 otherwise.
 """
 import argparse
 import json
@@ -29,7 +39,10 @@ import sys
 import numpy as np
 
 RANGE = {"uint8": (0, 255), "int8": (-128, 127), "int32": (-(2**31), 2**31 - 1)}
-ARMNN_TYPE = {"uint8": "QAsymmU8", "int8": "QAsymmS8"}
+# How each runtime names qparam.json's dtypes in its description lines, and its display name.
+RUNTIME_TYPE = {"armnn": {"uint8": "QAsymmU8", "int8": "QAsymmS8"},
+                "litert": {"uint8": "uint8", "int8": "int8"}}
+RUNTIME_NAME = {"armnn": "Arm NN", "litert": "LiteRT"}
 
 
 # ---- TFLite fixed-point helpers (tensorflow/lite/kernels/internal/{quantization_util,common}.h)
@@ -170,6 +183,12 @@ def ref_conv_fc(case, qp, inputs):
 
     lo, hi = RANGE[qo.dtype]
     s_out, z_out = float(qo.scale[0]), int(qo.zp[0])
+    # XNNPACK's requantization scale is computed in float: input_scale * kernel_scale /
+    # output_scale, per channel for per-channel weights.
+    xscale = (np.float32(qi.scale[0]) * wsc.astype(np.float32)) / np.float32(s_out)
+    xv = acc.astype(np.float32) * xscale.astype(np.float32)  # broadcast over the channel axis
+    xnn = np.clip(np.rint(np.clip(xv, np.float32(lo - z_out), np.float32(hi - z_out))) + z_out,
+                  lo, hi).astype(np.int64)
     tfl = np.zeros_like(acc)
     exact = np.zeros_like(acc)
     flat_acc, flat_t, flat_e = acc.reshape(-1, oc), tfl.reshape(-1, oc), exact.reshape(-1, oc)
@@ -182,7 +201,7 @@ def ref_conv_fc(case, qp, inputs):
             flat_e[r, o] = min(max(tf_round(a * m) + z_out, lo), hi)
     flt = np.clip(np.vectorize(tf_round)(accf.astype(np.float64) / np.float32(s_out)) + z_out,
                   lo, hi).astype(np.int64)
-    return tfl, exact, flt, (acc, s_out, z_out)
+    return {"tflite": tfl, "exact": exact, "float": flt, "xnnpack": xnn}
 
 
 def ref_add(case, qp, inputs):
@@ -206,8 +225,8 @@ def ref_add(case, qp, inputs):
              + np.float32(np.float32(y - z2) * np.float32(s2)))
         flt.append(min(max(tf_round(float(np.float32(v / np.float32(so)))) + zo, lo), hi))
     shape = inputs[0].shape
-    return (np.array(tfl).reshape(shape), np.array(exact).reshape(shape),
-            np.array(flt).reshape(shape), None)
+    return {"tflite": np.array(tfl).reshape(shape), "exact": np.array(exact).reshape(shape),
+            "float": np.array(flt).reshape(shape)}
 
 
 def ref_avgpool(case, qp, inputs):
@@ -240,24 +259,30 @@ def ref_avgpool(case, qp, inputs):
                     fv = np.float32(fv / np.float32(cnt))
                     fq = tf_round(float(np.float32(fv / np.float32(s_o)))) + z_o
                     flt[b, y, xx, ch] = min(max(fq, lo), hi)
-    return tfl, exact, flt, None
+    return {"tflite": tfl, "exact": exact, "float": flt}
 
 
 def ref_chain(case, qp, inputs):
-    """Operators in sequence; the TFLite-integer result of each feeds the next (as in TFLite)."""
+    """Operators in sequence; each reference's result feeds the next operator of the same
+    reference (xnnpack falls back to tflite for operators it does not model)."""
     qp = dict(qp)
     for t, src in case.get("same_params", {}).items():
         qp.setdefault(t, qp[src])
-    values = {case["inputs"][0]: inputs[0]}
-    for step in case["chain"]:
-        if step["op"] == "RESHAPE":
-            values[step["output"]] = values[step["inputs"][0]].reshape(step["shape"])
-            continue
-        ins = [values[t] for t in step["inputs"]]
-        tfl, exact, flt, _ = REFS[step["op"]](step, qp, ins)
-        values[step["output"]] = tfl
-    # exact / float references are per operator only; for the chain both follow the tflite one
-    return tfl, exact, flt, None
+    out = {}
+    for kind in ("tflite", "xnnpack"):
+        values = {case["inputs"][0]: inputs[0]}
+        for step in case["chain"]:
+            if step["op"] == "RESHAPE":
+                values[step["output"]] = values[step["inputs"][0]].reshape(step["shape"])
+                continue
+            refs = REFS[step["op"]](step, qp, [values[t] for t in step["inputs"]])
+            values[step["output"]] = refs.get(kind, refs["tflite"])
+            if kind == "tflite":
+                # exact / float references are per operator only: for the chain they are
+                # those of the last operator, fed with the tflite results
+                out.update(exact=refs["exact"], float=refs["float"])
+        out[kind] = values[case["chain"][-1]["output"]]
+    return out
 
 
 REFS = {"CONV_2D": ref_conv_fc, "DEPTHWISE_CONV_2D": ref_conv_fc, "FULLY_CONNECTED": ref_conv_fc,
@@ -271,7 +296,7 @@ def run(cmd):
 
 
 def parse_described(text):
-    """armnn-run's 'input|output NAME type=.. shape=[..] scale=.. zp=..' lines."""
+    """'input|output NAME type=.. shape=[..] [scale=.. zp=..]' lines of armnn-run / litert-run."""
     out = {}
     for line in text.splitlines():
         m = re.match(r"(input|output) (\S+) type=(\S+) shape=\[([\d,]*)\]"
@@ -292,54 +317,81 @@ def check_case(args, d, name):
                    out_model])
     if rc != 0:
         return ["q-implant failed (exit %d): %s" % (rc, log.strip())], None
-    rc, log = run([args.armnn_run, "--backend", args.backend, out_model,
-                   os.path.join(d, "armnn_out")] + [os.path.join(d, "input%d.npy" % i)
-                                                     for i in range(len(inputs))])
+    rt = RUNTIME_NAME[args.runtime]
+    prefix = os.path.join(d, "%s_out" % args.runtime)
+    in_files = [os.path.join(d, "input%d.npy" % i) for i in range(len(inputs))]
+    if args.runtime == "armnn":
+        cmd = [args.armnn_run, "--backend", args.backend, out_model, prefix] + in_files
+    else:
+        cmd = [args.node, args.litert_run, out_model, prefix] + in_files
+    rc, log = run(cmd)
     if rc != 0:
-        return ["armnn-run failed (exit %d): %s" % (rc, log.strip())], None
+        return ["%s-run failed (exit %d): %s" % (args.runtime, rc, log.strip())], None
     desc = parse_described(log)
 
-    # What Arm NN read from the model: types and parameters must be qparam.json's.
+    # What the runtime read from the model: types (and parameters, where reported) must be
+    # qparam.json's. LiteRT.js reports no quantization parameters.
     for role, names in (("input", case["inputs"]), ("output", [case["output"]])):
         for t in names:
             got = desc.get((role, t))
             q = qp[t]
             if got is None:
-                problems.append("Arm NN reports no %s named '%s'" % (role, t))
+                problems.append("%s reports no %s named '%s'" % (rt, role, t))
                 continue
-            if got["type"] != ARMNN_TYPE[q.dtype]:
-                problems.append("%s '%s': Arm NN type %s, qparam.json says %s"
-                                % (role, t, got["type"], q.dtype))
+            if got["type"] != RUNTIME_TYPE[args.runtime][q.dtype]:
+                problems.append("%s '%s': %s type %s, qparam.json says %s"
+                                % (role, t, rt, got["type"], q.dtype))
+            if args.runtime == "litert":
+                continue
             scale_ok = got["scale"] is not None and math.isclose(
                 got["scale"], float(q.scale[0]), rel_tol=1e-6)
             if not scale_ok or got["zp"] != int(q.zp[0]):
-                problems.append("%s '%s': Arm NN scale %s zp %s, qparam.json has %r %d"
-                                % (role, t, got["scale"], got["zp"], float(q.scale[0]),
+                problems.append("%s '%s': %s scale %s zp %s, qparam.json has %r %d"
+                                % (role, t, rt, got["scale"], got["zp"], float(q.scale[0]),
                                    int(q.zp[0])))
 
-    got = np.load(os.path.join(d, "armnn_out0.npy")).astype(np.int64)
-    tfl, exact, flt, _ = REFS[case["op"]](case, qp, inputs)
+    got = np.load(prefix + "0.npy").astype(np.int64)
+    refs = REFS[case["op"]](case, qp, inputs)
+    tfl, exact, flt = refs["tflite"], refs["exact"], refs["float"]
     if got.shape != tfl.shape:
         problems.append("output shape %s, expected %s" % (got.shape, tfl.shape))
         return problems, None
-    diff = got - tfl
+
+    # Which kernels computed the result decides the reference. LiteRT's CPU path hands what
+    # XNNPACK supports to it and runs the rest on TFLite's builtin kernels; it says only whether
+    # every operator went to XNNPACK, so a partly delegated chain has no single reference.
+    kind = "tflite"
+    if args.runtime == "litert":
+        m = re.search(r"fully_delegated=(yes|no)", log)
+        if not m:
+            problems.append("litert-run did not say whether the model was fully delegated")
+        elif m.group(1) == "yes":
+            kind = "xnnpack"
+        elif case["op"] == "CHAIN":
+            problems.append("LiteRT delegated only part of the chain to XNNPACK: which "
+                            "operators ran on the builtin kernels is unknown")
+    want = refs.get(kind, tfl)
+    ref_name = {"tflite": "TFLite-integer", "xnnpack": "XNNPACK"}[kind]
+    diff = got - want
     bad = np.argwhere(np.abs(diff) > args.tolerance)
     for idx in bad[:20]:
         i = tuple(idx)
-        problems.append("output%s: Arm NN %d, TFLite-integer reference %d (exact %d, float %d)"
-                        % (list(i), got[i], tfl[i], exact[i], flt[i]))
+        problems.append("output%s: %s %d, %s reference %d (tflite %d, exact %d, float %d)"
+                        % (list(i), rt, got[i], ref_name, want[i], tfl[i], exact[i], flt[i]))
     if len(bad) > 20:
         problems.append("... %d more elements off by more than %d"
                         % (len(bad) - 20, args.tolerance))
     lo, hi = RANGE[qp[case["output"]].dtype]
     stats = {
         "elements": int(got.size),
+        "reference": kind,
         "eq_tflite": int((got == tfl).sum()),
         "eq_exact": int((got == exact).sum()),
         "eq_float": int((got == flt).sum()),
-        "max_diff_tflite": int(np.abs(diff).max()),
+        "eq_xnnpack": int((got == refs["xnnpack"]).sum()) if "xnnpack" in refs else None,
+        "max_diff_tflite": int(np.abs(got - tfl).max()),
         "clamped": int(((tfl == lo) | (tfl == hi)).sum()),
-        "armnn": got.reshape(-1).tolist(),
+        "runtime": got.reshape(-1).tolist(),
         "tflite": tfl.reshape(-1).tolist(),
     }
     return problems, stats
@@ -350,13 +402,22 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--make-models", required=True)
     ap.add_argument("--q-implant", required=True)
-    ap.add_argument("--armnn-run", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--backend", default="CpuRef")
-    ap.add_argument("--tolerance", type=int, default=1)
+    ap.add_argument("--runtime", choices=sorted(RUNTIME_NAME), default="armnn")
+    ap.add_argument("--armnn-run", help="armnn-run binary (--runtime armnn)")
+    ap.add_argument("--backend", default="CpuRef", help="Arm NN backend (--runtime armnn)")
+    ap.add_argument("--litert-run", help="tools/litert-run/run.mjs (--runtime litert)")
+    ap.add_argument("--node", default="node", help="Node.js executable (--runtime litert)")
+    ap.add_argument("--tolerance", type=int,
+                    help="LSB allowed from the tflite reference (armnn: 1, litert: 0)")
     ap.add_argument("--case", action="append", help="only these cases")
     ap.add_argument("--verbose", action="store_true", help="print all values")
     args = ap.parse_args()
+    runner = {"armnn": "armnn_run", "litert": "litert_run"}[args.runtime]
+    if not getattr(args, runner):
+        ap.error("--runtime %s needs --%s" % (args.runtime, runner.replace("_", "-")))
+    if args.tolerance is None:
+        args.tolerance = 1 if args.runtime == "armnn" else 0
 
     os.makedirs(args.work, exist_ok=True)
     rc, log = run([args.make_models, args.work])
@@ -368,10 +429,13 @@ def main():
     for name in cases:
         problems, stats = check_case(args, os.path.join(args.work, name), name)
         if stats:
-            line = ("%-18s %d elements: ==tflite %d, ==exact %d, ==float %d, max|diff| %d, "
-                    "at clamp limit %d"
-                    % (name, stats["elements"], stats["eq_tflite"], stats["eq_exact"],
-                       stats["eq_float"], stats["max_diff_tflite"], stats["clamped"]))
+            xnn = ("" if stats["eq_xnnpack"] is None
+                   else ", ==xnnpack %d" % stats["eq_xnnpack"])
+            line = ("%-18s %d elements vs %s: ==tflite %d, ==exact %d, ==float %d%s, "
+                    "max|diff tflite| %d, at clamp limit %d"
+                    % (name, stats["elements"], stats["reference"], stats["eq_tflite"],
+                       stats["eq_exact"], stats["eq_float"], xnn, stats["max_diff_tflite"],
+                       stats["clamped"]))
         else:
             line = "%-18s not run" % name
         status = "FAIL" if problems else "ok"
@@ -379,13 +443,13 @@ def main():
         for p in problems:
             print("       " + p)
         if stats and (args.verbose or problems):
-            print("       armnn  " + " ".join(map(str, stats["armnn"])))
-            print("       tflite " + " ".join(map(str, stats["tflite"])))
+            print("       %-7s %s" % (args.runtime, " ".join(map(str, stats["runtime"]))))
+            print("       tflite  " + " ".join(map(str, stats["tflite"])))
         if problems:
             failed += 1
         else:
             passed += 1
-    print("armnn-check: %d passed, %d failed" % (passed, failed))
+    print("%s-check: %d passed, %d failed" % (args.runtime, passed, failed))
     return 0 if failed == 0 and passed > 0 else 1
 
 

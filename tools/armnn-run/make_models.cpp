@@ -141,21 +141,26 @@ void finish(Case& c, const qt::ModelBuilder& b) {
   std::cout << c.name << "\n";
 }
 
+// FULLY_CONNECTED sizes: [batch, in] x [out, in]^T -> [batch, out].
+struct FcDims {
+  int32_t batch = 2, in = 8, out = 5;
+};
+
 // CONV_2D (VALID, stride 1) or FULLY_CONNECTED: ifm, ker, bias -> ofm.
 // per_channel: int8 symmetric weights with one scale per output channel.
 // with_value: ker and bias come as "value" npys; otherwise q-implant quantizes the floats.
 void conv_or_fc(const std::string& root, const std::string& name, bool conv, const Act& act,
-                bool per_channel, bool with_value, uint64_t seed) {
+                bool per_channel, bool with_value, uint64_t seed, FcDims fc = {}) {
   Case c{name, root + "/" + name};
   mkdir_p(c.dir);
   Rng rng{seed};
   const std::vector<int32_t> in_shape =
-      conv ? std::vector<int32_t>{1, 4, 4, 2} : std::vector<int32_t>{2, 8};
+      conv ? std::vector<int32_t>{1, 4, 4, 2} : std::vector<int32_t>{fc.batch, fc.in};
   const std::vector<int32_t> ker_shape =
-      conv ? std::vector<int32_t>{3, 3, 3, 2} : std::vector<int32_t>{5, 8};
+      conv ? std::vector<int32_t>{3, 3, 3, 2} : std::vector<int32_t>{fc.out, fc.in};
   const int32_t oc = ker_shape[0];
   const std::vector<int32_t> out_shape =
-      conv ? std::vector<int32_t>{1, 2, 2, 3} : std::vector<int32_t>{2, 5};
+      conv ? std::vector<int32_t>{1, 2, 2, 3} : std::vector<int32_t>{fc.batch, fc.out};
   const float in_scale = act.dtype == "uint8" ? 0.05f : 0.04f;
   const int64_t in_zp = act.dtype == "uint8" ? 128 : -3;
 
@@ -210,11 +215,11 @@ void conv_or_fc(const std::string& root, const std::string& name, bool conv, con
           of.push_back(acc);
         }
   } else {
-    for (int bt = 0; bt < 2; ++bt)
+    for (int bt = 0; bt < fc.batch; ++bt)
       for (int o = 0; o < oc; ++o) {
         float acc = bf[o];
-        for (int i = 0; i < 8; ++i)
-          acc += static_cast<float>(xq[bt * 8 + i] - in_zp) * in_scale * w_at(o * 8 + i);
+        for (int i = 0; i < fc.in; ++i)
+          acc += static_cast<float>(xq[bt * fc.in + i] - in_zp) * in_scale * w_at(o * fc.in + i);
         of.push_back(acc);
       }
   }
@@ -508,6 +513,10 @@ int main(int argc, char** argv) {
     conv_or_fc(root, "conv_i8_pc_float", true, kI8, true, false, 5);
     conv_or_fc(root, "fc_u8", false, kU8, false, true, 6);
     conv_or_fc(root, "fc_i8_float", false, kI8, false, false, 7);
+    // Larger ones: enough requantized values (384, 448) that rounding differences between
+    // runtimes and references show.
+    conv_or_fc(root, "fc_u8_big", false, kU8, false, true, 15, FcDims{16, 40, 24});
+    conv_or_fc(root, "fc_i8_big_float", false, kI8, false, false, 16, FcDims{14, 48, 32});
     depthwise(root, "dwconv_i8_pc", true, 12);
     depthwise(root, "dwconv_i8_pc_float", false, 13);
     add(root, "add_u8", kU8, 8);
