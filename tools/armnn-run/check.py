@@ -4,6 +4,7 @@
   check.py --make-models BIN --q-implant BIN --work DIR [--case NAME ...] [--tolerance N]
            [--runtime armnn] --armnn-run BIN [--backend CpuRef]
            --runtime litert --litert-run tools/litert-run/run.mjs [--node node]
+                            [--reference auto|tflite]
 
 For every case written by make_models: q-implant turns model.tflite + qparam.json into
 quantized.tflite, the runtime executes it (armnn: Arm NN's TfLite parser + CpuRef backend via
@@ -361,7 +362,7 @@ def check_case(args, d, name):
     # XNNPACK supports to it and runs the rest on TFLite's builtin kernels; it says only whether
     # every operator went to XNNPACK, so a partly delegated chain has no single reference.
     kind = "tflite"
-    if args.runtime == "litert":
+    if args.runtime == "litert" and args.reference != "tflite":
         m = re.search(r"fully_delegated=(yes|no)", log)
         if not m:
             problems.append("litert-run did not say whether the model was fully delegated")
@@ -410,6 +411,8 @@ def main():
     ap.add_argument("--node", default="node", help="Node.js executable (--runtime litert)")
     ap.add_argument("--tolerance", type=int,
                     help="LSB allowed from the tflite reference (armnn: 1, litert: 0)")
+    ap.add_argument("--reference", choices=["auto", "tflite"], default="auto",
+                    help="compare with: the kernels that ran (auto) or TFLite's integer ones")
     ap.add_argument("--case", action="append", help="only these cases")
     ap.add_argument("--verbose", action="store_true", help="print all values")
     args = ap.parse_args()
