@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 #include <system_error>
 #include <thread>
 
@@ -33,11 +34,12 @@ ContentStreamer::ContentStreamer(unsigned threads, size_t slice_elements)
 }
 
 int64_t ContentStreamer::quantize_slice(const QuantizeRecipe& r, const RowLayout& layout,
-                                        const MappedFile& model, size_t begin, size_t end) {
+                                        const MappedFile& model, size_t begin, size_t end,
+                                        std::vector<uint8_t>& scratch) {
   const bool packed = is_4bit(r.qtype);
   const size_t unit = static_cast<size_t>(qtype_info(r.qtype).unpacked_size);
   const size_t n = end - begin;
-  scratch_.resize(packed ? (n + 1) / 2 : n * unit);
+  scratch.resize(packed ? (n + 1) / 2 : n * unit);
   if (packed) unpacked_.resize(n);
   size_t source_offset = 0;
   const bool in_model = offset_in(model, r.source, &source_offset);
@@ -49,9 +51,9 @@ int64_t ContentStreamer::quantize_slice(const QuantizeRecipe& r, const RowLayout
     const size_t b = begin + ((n * part / parts) & ~size_t{1});
     const size_t e = part + 1 == parts ? end : begin + ((n * (part + 1) / parts) & ~size_t{1});
     if (in_model) model.prefetch(source_offset + b * 4, (e - b) * 4);
-    uint8_t* out = packed ? unpacked_.data() + (b - begin) : scratch_.data() + (b - begin) * unit;
+    uint8_t* out = packed ? unpacked_.data() + (b - begin) : scratch.data() + (b - begin) * unit;
     nan_at[part] = quantize_elements(r.source, layout, b, e, r.quant, r.qtype, r.rounding, out);
-    if (packed && nan_at[part] < 0) pack_4bit(out, e - b, scratch_.data() + (b - begin) / 2);
+    if (packed && nan_at[part] < 0) pack_4bit(out, e - b, scratch.data() + (b - begin) / 2);
   };
   std::vector<std::thread> workers;
   for (size_t part = 1; part < parts; ++part) {
@@ -80,9 +82,9 @@ void ContentStreamer::stream(const BufferContent& content, const MappedFile& mod
       const size_t n = std::min(step, v.nbytes - at);
       if (mapped) file.prefetch(base + at, n);
       if (content.view_is_4bit) {
-        scratch_.resize((n + 1) / 2);
-        pack_4bit(v.data + at, n, scratch_.data());
-        sink(scratch_.data(), scratch_.size());
+        scratch_[0].resize((n + 1) / 2);
+        pack_4bit(v.data + at, n, scratch_[0].data());
+        sink(scratch_[0].data(), scratch_[0].size());
       } else {
         sink(v.data + at, n);
       }
@@ -96,21 +98,38 @@ void ContentStreamer::stream(const BufferContent& content, const MappedFile& mod
     const size_t count = layout.rows * layout.inner;
     size_t source_offset = 0;
     const bool in_model = offset_in(model, r.source, &source_offset);
+    // While slice k is handed to the sink on a helper thread, slice k + 1 is quantized here. The
+    // future's destructor waits for the helper, so it never outlives the scratch or the sink,
+    // also when a NaN error unwinds.
+    std::future<void> writing;
+    int cur = 0;
     for (size_t begin = 0; begin < count; begin += slice_) {
       const size_t end = std::min(count, begin + slice_);
       // The next slice is read from disk while this one is converted (a no-op when cached).
       if (in_model && end < count)
         model.read_ahead(source_offset + end * 4, std::min(slice_, count - end) * 4);
-      const int64_t nan_at = quantize_slice(r, layout, model, begin, end);
+      const int64_t nan_at = quantize_slice(r, layout, model, begin, end, scratch_[cur]);
       if (nan_at >= 0) {
         throw Error(r.context + ": the tensor's float data has NaN at element " +
                     std::to_string(nan_at) +
                     "; it cannot be quantized (give \"value\" or fix the model); nothing was "
                     "written");
       }
-      sink(scratch_.data(), scratch_.size());
       if (in_model) model.release(source_offset + begin * 4, (end - begin) * 4);
+      if (writing.valid()) writing.get();  // the previous slice is out (or its error is thrown)
+      const std::vector<uint8_t>& out = scratch_[cur];
+      if (threads_ > 1 && end < count) {
+        try {
+          writing = std::async(std::launch::async, [&sink, &out] { sink(out.data(), out.size()); });
+        } catch (const std::system_error&) {
+          sink(out.data(), out.size());  // no thread to be had
+        }
+      } else {
+        sink(out.data(), out.size());  // the last slice (or one thread): nothing to overlap
+      }
+      cur ^= 1;
     }
+    if (writing.valid()) writing.get();
     return;
   }
   if (!content.owned.empty()) sink(content.owned.data(), content.owned.size());

@@ -3,9 +3,11 @@
 // ContentStreamer hands the output bytes of a BufferContent to a sink in order, in slices of a few
 // MiB, so that a buffer of any size is never whole in memory: `value` npy bytes go straight from
 // their mapping, 4-bit values are packed into scratch, float data is quantized into scratch on up
-// to `threads` threads. Each thread takes a disjoint range of elements of the slice, so the bytes
-// never depend on the number of threads. Each slice's input pages are mapped in one call before
-// use and dropped after, so the input is read once and does not stay in RSS.
+// to `threads` threads while the previous slice goes to the sink on another (the sink is called
+// for one slice at a time, in order, but not always from the calling thread). Each thread takes a
+// disjoint range of elements of the slice, so the bytes never depend on the number of threads. Each
+// slice's input pages are mapped in one call before use and dropped after, so the input is read
+// once and does not stay in RSS.
 #pragma once
 
 #include <cstddef>
@@ -36,14 +38,15 @@ class ContentStreamer {
   static constexpr size_t kSliceElements = size_t{2} << 20;  // 8 MiB of float32 per slice
 
  private:
-  // Quantizes elements [begin, end) of the recipe into scratch_ (packed for 4-bit types),
+  // Quantizes elements [begin, end) of the recipe into `out` (packed for 4-bit types),
   // splitting the range between the threads; returns the first NaN's index or -1.
   int64_t quantize_slice(const QuantizeRecipe& r, const RowLayout& layout, const MappedFile& model,
-                         size_t begin, size_t end);
+                         size_t begin, size_t end, std::vector<uint8_t>& out);
 
   unsigned threads_;
   size_t slice_;
-  std::vector<uint8_t> scratch_;   // output bytes of one slice
+  // Output bytes of a slice: two, so that one slice is written while the next is quantized.
+  std::vector<uint8_t> scratch_[2];
   std::vector<uint8_t> unpacked_;  // 4-bit values one per byte, before packing
 };
 
