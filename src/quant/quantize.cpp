@@ -87,7 +87,8 @@ int64_t run_narrow(const uint8_t* data, size_t begin, size_t end, size_t channel
     const uint8_t* in = data + i * 4;
     uint8_t* dst = out + (i - begin) * sizeof(T);
     const size_t n = stop - i;
-    bool nan = false;
+    // Non-short-circuit forms (an int flag, fabs) keep the body free of branches.
+    int nan = 0;
     for (size_t k = 0; k < n; ++k) {
       float x;
       std::memcpy(&x, in + k * 4, 4);
@@ -98,12 +99,12 @@ int64_t run_narrow(const uint8_t* data, size_t begin, size_t end, size_t channel
       float r = (v + magic) - magic;
       if (R == Rounding::HalfAwayFromZero) {
         const float d = v - r;
-        r = (d == 0.5f || d == -0.5f) ? v + (v < 0 ? -0.5f : 0.5f) : r;
+        r = std::fabs(d) == 0.5f ? v + std::copysign(0.5f, v) : r;
       }
       const T t = static_cast<T>(static_cast<int32_t>(r) + zp);
       std::memcpy(dst + k * sizeof(T), &t, sizeof(T));
     }
-    any_nan |= nan;
+    any_nan |= nan != 0;
     i = stop;
   }
   if (any_nan) {
