@@ -350,6 +350,25 @@ TEST(AtomicFileCopyTest, CopiesFromAFileAndReportsWhatItCouldNot) {
   ::close(pipe_fds[0]);
 }
 
+TEST(MappedFileAdviceTest, PrefetchAndReadAheadAreHarmless) {
+  ScratchDir d;
+  std::vector<uint8_t> bytes(3 * 4096 + 17);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 13);
+  write_bytes(d.file("f"), bytes);
+  auto f = MappedFile::open(d.file("f"), "test");
+  f->prefetch(5, 5000);
+  f->read_ahead(4000, 100000);    // past the end: clipped
+  f->prefetch(bytes.size(), 10);  // at the end: nothing
+  f->release(0, bytes.size());
+  f->prefetch(0, SIZE_MAX);
+  EXPECT_EQ(std::memcmp(f->data(), bytes.data(), bytes.size()), 0);
+  auto empty_path = d.file("empty");
+  write_bytes(empty_path, {});
+  auto empty = MappedFile::open(empty_path, "test", /*keep_descriptor=*/true);
+  empty->prefetch(0, 1);
+  EXPECT_EQ(empty->fd(), -1) << "nothing mapped, nothing kept";
+}
+
 // Progress: what the line says, when it is drawn and that it is cleared.
 std::string captured(std::FILE* f) {
   std::fflush(f);
