@@ -1,7 +1,9 @@
 // Writes the inputs of the q-implant benchmark (bench/bench.sh) into a directory:
 //
 //   model.circle (or model.tflite)  a float32 chain of FULLY_CONNECTED layers, [N, N] weights and
-//                                   [N] biases, buffer data inline, of about --size-mb MiB
+//                                   [N] biases, of about --size-mb MiB; buffer data inline, or
+//                                   with --external after the FlatBuffer (Buffer.offset/size,
+//                                   the layout converters use past 2 GB; any size)
 //   qparam_value.json               per-channel int8 weights and per-channel int32 biases given as
 //                                   `value` npy files, int8 (or uint8) activations
 //   qparam_float.json               the same parameters without `value`: q-implant quantizes the
@@ -11,9 +13,11 @@
 // The `value` files hold exactly what q-implant computes from the float data (same scales, same
 // rounding: half to even), so both runs must produce byte-identical models.
 //
-// Weights come from a fixed-seed PRNG, so the files are the same on every run. The model is built
-// with FlatBufferBuilder directly into one pre-sized allocation: weights are generated in place,
-// the model is held in memory once (about --size-mb MiB), plus one layer's quantized copy.
+// Weights come from a fixed-seed PRNG, so the files are the same on every run (the same data in
+// either layout). Inline, the model is built with FlatBufferBuilder directly into one pre-sized
+// allocation: weights are generated in place, the model is held in memory once (about --size-mb
+// MiB). External, the FlatBuffer holds no data and each layer is generated into one reused
+// buffer and appended, so memory stays at one layer whatever the size.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -37,8 +41,9 @@
 namespace {
 
 // The FlatBuffer (inline buffers) must stay below 2 GiB; keep a margin for metadata.
-constexpr size_t kMaxSizeMiB = 1900;
-constexpr size_t kAlignment = 16;  // buffer data alignment, as converters and q-implant use
+constexpr size_t kMaxInlineSizeMiB = 1900;
+constexpr size_t kMaxSizeMiB = 1u << 20;  // external: 1 TiB, far beyond any disk here
+constexpr size_t kAlignment = 16;         // buffer data alignment, as converters and q-implant use
 
 // splitmix64: fast, deterministic, good enough for weights.
 struct Rng {
@@ -70,6 +75,18 @@ struct Rng {
         flatbuffers::FlatBufferBuilder& fbb,                                                       \
         flatbuffers::Offset<flatbuffers::Vector<uint8_t>> d) {                                     \
       return NS::CreateBuffer(fbb, d);                                                             \
+    }                                                                                              \
+    /* External data: placeholder offset/size of 1 (fixed-width fields, patched after Finish). */  \
+    static flatbuffers::Offset<Buffer> placeholder(flatbuffers::FlatBufferBuilder& fbb) {          \
+      return NS::CreateBuffer(fbb, 0, 1, 1);                                                       \
+    }                                                                                              \
+    static void patch(uint8_t* model, size_t index, uint64_t offset, uint64_t size) {              \
+      const auto* b = reinterpret_cast<const flatbuffers::Table*>(                                 \
+          NS::GetModel(model)->buffers()->Get(static_cast<flatbuffers::uoffset_t>(index)));        \
+      const uint8_t* o = b->GetAddressOf(Buffer::VT_OFFSET);                                       \
+      const uint8_t* s = b->GetAddressOf(Buffer::VT_SIZE);                                         \
+      flatbuffers::WriteScalar<uint64_t>(model + (o - model), offset);                             \
+      flatbuffers::WriteScalar<uint64_t>(model + (s - model), size);                               \
     }                                                                                              \
     static flatbuffers::Offset<Tensor> tensor(flatbuffers::FlatBufferBuilder& fbb,                 \
                                               const std::vector<int32_t>& shape, uint32_t buffer,  \
@@ -125,6 +142,7 @@ struct Options {
   std::string format = "circle";
   std::string act_dtype = "int8";
   uint64_t seed = 1;
+  bool external = false;  // data after the FlatBuffer (offset/size)
 };
 
 struct Layer {
@@ -145,6 +163,75 @@ void make_dir(const std::string& path) {
     throw qimplant::Error("cannot create directory '" + path + "': " + std::strerror(errno));
 }
 
+// Fills one layer's weights `w` ([n, n] float32) and biases `b` ([n]) from the PRNG, records the
+// layer's scales, and writes its npy files (scales, and the `value`s exactly as
+// q-implant would quantize them).
+void make_layer(size_t l, int32_t n, float act_scale, Rng& rng, uint8_t* w, uint8_t* b,
+                const std::string& npy_dir, Layer& L) {
+  const size_t weight_bytes = static_cast<size_t>(n) * static_cast<size_t>(n) * 4;
+  const size_t bias_bytes = static_cast<size_t>(n) * 4;
+  const std::string prefix = "fc" + std::to_string(l);
+
+  // Weights; per output channel (row) its own magnitude.
+  std::vector<float> row(static_cast<size_t>(n));
+  L.weight_scale.resize(static_cast<size_t>(n));
+  for (int32_t r = 0; r < n; ++r) {
+    const float amp =
+        0.01f +
+        0.04f *
+            static_cast<float>((static_cast<uint32_t>(r) * 2654435761u + static_cast<uint32_t>(l)) %
+                               1000u) /
+            1000.0f;
+    float peak = 0.0f;
+    for (int32_t c = 0; c + 1 < n; c += 2) {
+      float x, y;
+      rng.pair(x, y);
+      row[c] = x * amp;
+      row[c + 1] = y * amp;
+    }
+    if (n % 2) {
+      float x, y;
+      rng.pair(x, y);
+      row[n - 1] = x * amp;
+    }
+    for (float v : row) peak = std::max(peak, std::fabs(v));
+    L.weight_scale[r] = std::max(peak, 1e-6f) / 127.0f;
+    std::memcpy(w + static_cast<size_t>(r) * row.size() * 4, row.data(), row.size() * 4);
+  }
+
+  // Biases: small floats; int32 with scale = input scale * weight scale, zero point 0.
+  L.bias_scale.resize(static_cast<size_t>(n));
+  for (int32_t c = 0; c < n; c += 2) {
+    float x, y;
+    rng.pair(x, y);
+    row[c] = x * 0.5f;
+    if (c + 1 < n) row[c + 1] = y * 0.5f;
+  }
+  std::memcpy(b, row.data(), bias_bytes);
+  for (int32_t c = 0; c < n; ++c) L.bias_scale[c] = act_scale * L.weight_scale[c];
+
+  const std::vector<int64_t> zeros(static_cast<size_t>(n), 0);
+  qimplant::npy::save(npy_dir + "/" + prefix + "_weight_scale.npy", L.weight_scale, {n});
+  qimplant::npy::save(npy_dir + "/" + prefix + "_bias_scale.npy", L.bias_scale, {n});
+  std::vector<uint8_t> quantized(weight_bytes / 4);
+  qimplant::QuantParams wq{L.weight_scale, zeros, 0};
+  if (qimplant::quantize_float32(w, {n, n}, wq, qimplant::QType::Int8,
+                                 qimplant::Rounding::HalfToEven, quantized.data()) >= 0)
+    throw qimplant::Error("internal error: NaN in generated weights");
+  qimplant::npy::save(npy_dir + "/" + prefix + "_weight_value.npy", "|i1", {n, n}, quantized.data(),
+                      quantized.size());
+  std::vector<int32_t> bias_q(static_cast<size_t>(n));
+  qimplant::QuantParams bq{L.bias_scale, zeros, 0};
+  if (qimplant::quantize_float32(b, {n}, bq, qimplant::QType::Int32, qimplant::Rounding::HalfToEven,
+                                 reinterpret_cast<uint8_t*>(bias_q.data())) >= 0)
+    throw qimplant::Error("internal error: NaN in generated biases");
+  qimplant::npy::save(npy_dir + "/" + prefix + "_bias_value.npy", bias_q, {n});
+}
+
+size_t align_up(size_t n) {
+  return (n + kAlignment - 1) / kAlignment * kAlignment;
+}
+
 template <class Api>
 void generate(const Options& o) {
   const int32_t n = o.width;
@@ -152,8 +239,11 @@ void generate(const Options& o) {
   const size_t bias_bytes = static_cast<size_t>(n) * 4;
   const size_t target = o.size_mib << 20;
   const size_t layers = (target + weight_bytes + bias_bytes - 1) / (weight_bytes + bias_bytes);
-  const size_t estimate = layers * (weight_bytes + bias_bytes + 4 * kAlignment) + (1u << 20);
-  if (estimate >= 0x7fffffffu) throw qimplant::Error("model would not fit in a 2 GiB FlatBuffer");
+  const size_t data_estimate =
+      o.external ? 0 : layers * (weight_bytes + bias_bytes + 4 * kAlignment);
+  const size_t estimate = data_estimate + (1u << 20);
+  if (estimate >= 0x7fffffffu)
+    throw qimplant::Error("model would not fit in a 2 GiB FlatBuffer (use --external)");
 
   const std::string npy_dir = o.dir + "/npy";
   make_dir(o.dir);
@@ -173,77 +263,31 @@ void generate(const Options& o) {
   buffers.push_back(Api::buffer(fbb, 0));  // buffer 0: the empty sentinel
 
   Rng rng{o.seed};
-  std::vector<float> row(static_cast<size_t>(n));
-  std::vector<uint8_t> quantized(weight_bytes / 4);
-  std::vector<int32_t> bias_q(static_cast<size_t>(n));
   std::vector<Layer> info(layers);
   for (size_t l = 0; l < layers; ++l) {
-    Layer& L = info[l];
     const std::string prefix = "fc" + std::to_string(l);
-    L.weight = prefix + "/weight";
-    L.bias = prefix + "/bias";
-    L.out = prefix + "/out";
-
-    // Weights, generated in place; per output channel (row) its own magnitude.
+    info[l].weight = prefix + "/weight";
+    info[l].bias = prefix + "/bias";
+    info[l].out = prefix + "/out";
+    if (o.external) {
+      buffers.push_back(Api::placeholder(fbb));
+      buffers.push_back(Api::placeholder(fbb));
+      continue;
+    }
+    // Inline: generated in place in the builder.
     uint8_t* w = nullptr;
     fbb.ForceVectorAlignment(weight_bytes, 1, kAlignment);
     const auto w_vec = fbb.CreateUninitializedVector(weight_bytes, 1, &w);
-    L.weight_scale.resize(static_cast<size_t>(n));
-    for (int32_t r = 0; r < n; ++r) {
-      const float amp = 0.01f + 0.04f *
-                                    static_cast<float>((static_cast<uint32_t>(r) * 2654435761u +
-                                                        static_cast<uint32_t>(l)) %
-                                                       1000u) /
-                                    1000.0f;
-      float peak = 0.0f;
-      for (int32_t c = 0; c + 1 < n; c += 2) {
-        float a, b;
-        rng.pair(a, b);
-        row[c] = a * amp;
-        row[c + 1] = b * amp;
-      }
-      if (n % 2) {
-        float a, b;
-        rng.pair(a, b);
-        row[n - 1] = a * amp;
-      }
-      for (float v : row) peak = std::max(peak, std::fabs(v));
-      L.weight_scale[r] = std::max(peak, 1e-6f) / 127.0f;
-      std::memcpy(w + static_cast<size_t>(r) * row.size() * 4, row.data(), row.size() * 4);
-    }
-    buffers.push_back(Api::buffer(fbb, w_vec));
-
-    // Biases: small floats; int32 with scale = input scale * weight scale, zero point 0.
     uint8_t* b = nullptr;
+    // The builder fills back to front: the bias is created second but must be generated after
+    // the weights, as in the external layout, so that both layouts hold the same numbers.
     fbb.ForceVectorAlignment(bias_bytes, 1, kAlignment);
     const auto b_vec = fbb.CreateUninitializedVector(bias_bytes, 1, &b);
-    L.bias_scale.resize(static_cast<size_t>(n));
-    for (int32_t c = 0; c < n; c += 2) {
-      float x, y;
-      rng.pair(x, y);
-      row[c] = x * 0.5f;
-      if (c + 1 < n) row[c + 1] = y * 0.5f;
-    }
-    std::memcpy(b, row.data(), bias_bytes);
-    for (int32_t c = 0; c < n; ++c) L.bias_scale[c] = act_scale * L.weight_scale[c];
+    // Where the weights are now (the builder was sized not to move them, but never assume).
+    w = fbb.GetCurrentBufferPointer() + (fbb.GetSize() - w_vec) + sizeof(flatbuffers::uoffset_t);
+    make_layer(l, n, act_scale, rng, w, b, npy_dir, info[l]);
+    buffers.push_back(Api::buffer(fbb, w_vec));
     buffers.push_back(Api::buffer(fbb, b_vec));
-
-    // The npy files: scales, and the `value`s exactly as q-implant would quantize them.
-    const std::vector<int64_t> zeros(static_cast<size_t>(n), 0);
-    qimplant::npy::save(npy_dir + "/" + prefix + "_weight_scale.npy", L.weight_scale, {n});
-    qimplant::npy::save(npy_dir + "/" + prefix + "_bias_scale.npy", L.bias_scale, {n});
-    qimplant::QuantParams wq{L.weight_scale, zeros, 0};
-    if (qimplant::quantize_float32(w, {n, n}, wq, qimplant::QType::Int8,
-                                   qimplant::Rounding::HalfToEven, quantized.data()) >= 0)
-      throw qimplant::Error("internal error: NaN in generated weights");
-    qimplant::npy::save(npy_dir + "/" + prefix + "_weight_value.npy", "|i1", {n, n},
-                        quantized.data(), quantized.size());
-    qimplant::QuantParams bq{L.bias_scale, zeros, 0};
-    if (qimplant::quantize_float32(b, {n}, bq, qimplant::QType::Int32,
-                                   qimplant::Rounding::HalfToEven,
-                                   reinterpret_cast<uint8_t*>(bias_q.data())) >= 0)
-      throw qimplant::Error("internal error: NaN in generated biases");
-    qimplant::npy::save(npy_dir + "/" + prefix + "_bias_value.npy", bias_q, {n});
   }
 
   // Tensors: input, then per layer weight, bias, output. Layer l reads tensor 3l (the input or
@@ -264,7 +308,41 @@ void generate(const Options& o) {
   Api::finish(fbb, Api::fully_connected_code(fbb), sg, buffers);
 
   const std::string model_path = o.dir + "/model." + o.format;
-  write_file(model_path, fbb.GetBufferPointer(), fbb.GetSize());
+  size_t file_size = fbb.GetSize();
+  if (!o.external) {
+    write_file(model_path, fbb.GetBufferPointer(), fbb.GetSize());
+  } else {
+    // FlatBuffer, padded to 16; then per layer the weights and the biases, each padded to 16;
+    // then 16 zero bytes, as the converters lay it out (see src/write/model_writer.cpp).
+    uint8_t* model = fbb.GetBufferPointer();
+    size_t at = align_up(fbb.GetSize());
+    for (size_t l = 0; l < layers; ++l) {
+      Api::patch(model, 1 + 2 * l, at, weight_bytes);
+      at = align_up(at + weight_bytes);
+      Api::patch(model, 2 + 2 * l, at, bias_bytes);
+      at = align_up(at + bias_bytes);
+    }
+    file_size = at + kAlignment;
+    std::FILE* f = std::fopen(model_path.c_str(), "wb");
+    if (!f) throw qimplant::Error("cannot create '" + model_path + "': " + std::strerror(errno));
+    bool ok = true;
+    const std::vector<uint8_t> zeros(kAlignment, 0);
+    auto put = [&](const void* p, size_t size) { ok = ok && std::fwrite(p, 1, size, f) == size; };
+    auto pad = [&](size_t size) { put(zeros.data(), align_up(size) - size); };
+    put(model, fbb.GetSize());
+    pad(fbb.GetSize());
+    std::vector<uint8_t> w(weight_bytes), b(bias_bytes);
+    for (size_t l = 0; l < layers; ++l) {
+      make_layer(l, n, act_scale, rng, w.data(), b.data(), npy_dir, info[l]);
+      put(w.data(), w.size());
+      pad(w.size());
+      put(b.data(), b.size());
+      pad(b.size());
+    }
+    put(zeros.data(), kAlignment);
+    const bool closed = std::fclose(f) == 0;
+    if (!ok || !closed) throw qimplant::Error("cannot write '" + model_path + "'");
+  }
 
   // The two qparam files: the same parameters, with and without `value`.
   using nlohmann::json;
@@ -296,9 +374,10 @@ void generate(const Options& o) {
   write_file(o.dir + "/qparam_value.json", v.data(), v.size());
   write_file(o.dir + "/qparam_float.json", f.data(), f.size());
 
-  std::cout << "make-bench-model: wrote " << model_path << " (" << o.format << ", " << fbb.GetSize()
-            << " bytes, " << layers << " FULLY_CONNECTED layers of [" << n << ", " << n
-            << "] float32 weights + [" << n << "] biases), qparam_value.json, "
+  std::cout << "make-bench-model: wrote " << model_path << " (" << o.format << ", " << file_size
+            << " bytes, " << (o.external ? "external" : "inline") << " buffers, " << layers
+            << " FULLY_CONNECTED layers of [" << n << ", " << n << "] float32 weights + [" << n
+            << "] biases), qparam_value.json, "
             << "qparam_float.json and " << 3 + 4 * layers << " npy files in " << npy_dir << "\n";
 }
 
@@ -324,10 +403,17 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"int8", "uint8"}))
       ->capture_default_str();
   app.add_option("--seed", o.seed, "PRNG seed")->capture_default_str();
+  app.add_flag("--external", o.external,
+               "buffer data after the FlatBuffer (offset/size), for models past 2 GiB");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (!o.external && o.size_mib > kMaxInlineSizeMiB) {
+    std::cerr << "make-bench-model: error: --size-mb over " << kMaxInlineSizeMiB
+              << " needs --external (an inline FlatBuffer stays under 2 GiB)\n";
+    return 2;
   }
   if (o.width == 0) {
     // At least 8 layers: width = sqrt(size / 8 / 4 bytes), a multiple of 64, at most 4096.

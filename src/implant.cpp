@@ -92,6 +92,8 @@ ImplantResult implant(const ImplantOptions& options) {
     WriteOptions write_options;
     write_options.buffers = options.buffers;
     write_options.external_threshold = options.external_threshold_for_tests;
+    write_options.threads = options.write_threads;
+    write_options.progress = options.progress;
     result.output_bytes = write_model(*model, plan, options.output, write_options);
   }
   return result;

@@ -43,6 +43,8 @@ struct ImplantOptions {
   BufferLayout buffers = BufferLayout::Auto;
   // Test-only: the size above which Auto switches to external (0 = the FlatBuffers limit).
   size_t external_threshold_for_tests = 0;
+  unsigned write_threads = 0;    // threads quantizing float data (0: hardware's, at most 4)
+  Progress* progress = nullptr;  // shown while the output is written, when set
 };
 
 // One line of what changed, for people and for reports.

@@ -11,6 +11,7 @@
 #include "implant.h"
 #include "report/report.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace {
 
@@ -213,6 +214,8 @@ int main(int argc, char** argv) {
   o.rounding = rounding == "half-away" ? qimplant::Rounding::HalfAwayFromZero
                                        : qimplant::Rounding::HalfToEven;
 
+  const auto progress = qimplant::Progress::for_stderr(quiet);
+  o.progress = progress.get();
   try {
     const qimplant::ImplantResult result = qimplant::implant(o);
     for (const auto& f : result.findings) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -83,6 +84,28 @@ void AtomicFile::write(const void* data, size_t size) {
     p += n;
     size -= static_cast<size_t>(n);
   }
+}
+
+size_t AtomicFile::copy_from(int in_fd, uint64_t in_offset, size_t size) {
+  if (fd_ < 0) throw std::logic_error("AtomicFile::copy_from after commit");
+  size_t done = 0;
+  while (done < size) {
+    loff_t from = static_cast<loff_t>(in_offset + done);
+    // At most 1 GiB per call: some kernels cap a single copy below SSIZE_MAX anyway.
+    const size_t chunk = std::min<size_t>(size - done, size_t{1} << 30);
+    const ssize_t n = ::copy_file_range(in_fd, &from, fd_, nullptr, chunk, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // Out of space or an I/O error on the output would fail a plain write just the same.
+      if (errno == ENOSPC || errno == EDQUOT || errno == EIO || errno == EFBIG) {
+        fail("cannot write", errno);
+      }
+      break;  // this pair of files cannot be copied by the kernel: the caller writes the rest
+    }
+    if (n == 0) break;  // the input ended early
+    done += static_cast<size_t>(n);
+  }
+  return done;
 }
 
 void AtomicFile::commit() {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace qimplant {
@@ -30,6 +31,13 @@ class AtomicFile {
 
   // Writes all `size` bytes (retrying partial writes and EINTR).
   void write(const void* data, size_t size);
+
+  // Appends `size` bytes of the file open as `in_fd`, from `in_offset`, with copy_file_range(2):
+  // the kernel copies (or shares) the data without it passing through user space. Returns how
+  // many bytes were copied: fewer than `size` (possibly 0) when the kernel cannot copy between
+  // these files (EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, ...) or the input ends early; the caller
+  // writes the rest itself. Throws Error only for failures of the output (such as ENOSPC, EIO).
+  size_t copy_from(int in_fd, uint64_t in_offset, size_t size);
 
   // fsync, give the file the mode a newly created file would get (0666 minus the umask, where
   // mkstemp would have left 0600), close, rename over the final path, then fsync the directory

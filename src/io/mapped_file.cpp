@@ -23,22 +23,34 @@ std::string prefix(const std::string& path, const std::string& what) {
   return (has_file ? what : what + " file") + " '" + path + "': ";
 }
 
-// Closes the descriptor on every exit path; the mapping keeps its own reference to the file.
+// Closes the descriptor on every exit path unless kept; the mapping keeps its own reference to
+// the file.
 class FdCloser {
  public:
   explicit FdCloser(int fd) : fd_(fd) {}
-  ~FdCloser() { ::close(fd_); }
+  ~FdCloser() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   FdCloser(const FdCloser&) = delete;
   FdCloser& operator=(const FdCloser&) = delete;
+  int keep() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   int fd_;
 };
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14 (uapi asm-generic/mman-common.h)
+#endif
+
 }  // namespace
 
-std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
-                                                   const std::string& what) {
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path, const std::string& what,
+                                                   bool keep_descriptor) {
   const std::string where = prefix(path, what);
   int fd;
   do {
@@ -56,22 +68,24 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
 
   const size_t size = static_cast<size_t>(st.st_size);
   if (size == 0) {
-    return std::shared_ptr<const MappedFile>(new MappedFile(path, kEmpty, 0, false));
+    return std::shared_ptr<const MappedFile>(new MappedFile(path, kEmpty, 0, false, -1));
   }
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) {
     throw Error(where + "cannot map " + std::to_string(size) +
                 " bytes into memory: " + std::strerror(errno));
   }
+  const int kept = keep_descriptor ? closer.keep() : -1;
   return std::shared_ptr<const MappedFile>(
-      new MappedFile(path, static_cast<const uint8_t*>(p), size, true));
+      new MappedFile(path, static_cast<const uint8_t*>(p), size, true, kept));
 }
 
-MappedFile::MappedFile(std::string path, const uint8_t* data, size_t size, bool mapped)
-    : path_(std::move(path)), data_(data), size_(size), mapped_(mapped) {}
+MappedFile::MappedFile(std::string path, const uint8_t* data, size_t size, bool mapped, int fd)
+    : path_(std::move(path)), data_(data), size_(size), mapped_(mapped), fd_(fd) {}
 
 MappedFile::~MappedFile() {
   if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void MappedFile::release(size_t offset, size_t length) const {
@@ -84,6 +98,32 @@ void MappedFile::release(size_t offset, size_t length) const {
   const size_t last = end == size_ ? (end + page - 1) / page * page : end / page * page;
   if (first >= last) return;
   ::madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
+}
+
+namespace {
+// The pages covering [offset, offset + length) of a mapping of `size` bytes, rounded outwards:
+// reading a little more than asked is harmless.
+bool covering_pages(size_t offset, size_t length, size_t size, size_t* first, size_t* count) {
+  if (offset >= size || length == 0) return false;
+  const size_t end = length > size - offset ? size : offset + length;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  *first = offset / page * page;
+  *count = (end + page - 1) / page * page - *first;
+  return true;
+}
+}  // namespace
+
+void MappedFile::prefetch(size_t offset, size_t length) const {
+  size_t first, count;
+  if (!mapped_ || !covering_pages(offset, length, size_, &first, &count)) return;
+  uint8_t* at = const_cast<uint8_t*>(data_) + first;
+  if (::madvise(at, count, MADV_POPULATE_READ) != 0) ::madvise(at, count, MADV_WILLNEED);
+}
+
+void MappedFile::read_ahead(size_t offset, size_t length) const {
+  size_t first, count;
+  if (!mapped_ || !covering_pages(offset, length, size_, &first, &count)) return;
+  ::madvise(const_cast<uint8_t*>(data_) + first, count, MADV_WILLNEED);
 }
 
 }  // namespace qimplant

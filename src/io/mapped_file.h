@@ -20,7 +20,10 @@ class MappedFile {
   // "model file 'x.circle': cannot open: No such file or directory". A `what` that already ends in
   // "file" is used as is ("npy file" gives "npy file '...'").
   // Only regular files are accepted (no directories, FIFOs or devices).
-  static std::shared_ptr<const MappedFile> open(const std::string& path, const std::string& what);
+  // With `keep_descriptor` the file stays open for fd() (for copy_file_range); otherwise it is
+  // closed once mapped, so that thousands of mapped npy files do not use up descriptors.
+  static std::shared_ptr<const MappedFile> open(const std::string& path, const std::string& what,
+                                                bool keep_descriptor = false);
 
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
@@ -31,6 +34,8 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // The open descriptor when opened with keep_descriptor (and the file is not empty), else -1.
+  int fd() const { return fd_; }
 
   // Tells the kernel that [offset, offset + length) will not be read again soon, so that a large
   // input read once does not keep its pages in our RSS. Only whole pages inside the range are
@@ -40,13 +45,22 @@ class MappedFile {
   // advisory: out-of-range parts are ignored, and so are madvise failures.
   void release(size_t offset, size_t length) const;
 
+  // Tells the kernel that [offset, offset + length) is about to be read: the pages are mapped in
+  // one call (MADV_POPULATE_READ, Linux 5.14; older kernels get MADV_WILLNEED, a read-ahead)
+  // instead of one page fault per few pages. Advisory like release(): failures are ignored.
+  void prefetch(size_t offset, size_t length) const;
+  // Starts reading [offset, offset + length) from disk in the background (MADV_WILLNEED) without
+  // mapping it, so that a later prefetch() finds it in the page cache.
+  void read_ahead(size_t offset, size_t length) const;
+
  private:
-  MappedFile(std::string path, const uint8_t* data, size_t size, bool mapped);
+  MappedFile(std::string path, const uint8_t* data, size_t size, bool mapped, int fd);
 
   std::string path_;
   const uint8_t* data_;
   size_t size_;
   bool mapped_;
+  int fd_;
 };
 
 }  // namespace qimplant

@@ -160,7 +160,8 @@ void read_model(const MappedFile& file, ModelInfo& info, size_t& flatbuffer_size
 
 std::unique_ptr<ModelFile> ModelFile::open(const std::string& path) {
   auto model = std::unique_ptr<ModelFile>(new ModelFile());
-  model->file_ = MappedFile::open(path, "model file");
+  // Kept open: the writer copies untouched buffers with copy_file_range from it.
+  model->file_ = MappedFile::open(path, "model file", /*keep_descriptor=*/true);
   const MappedFile& file = *model->file_;
   if (file.size() < 8) {
     throw Error("model file '" + path + "': too small to be a circle or tflite model (" +

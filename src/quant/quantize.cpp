@@ -1,5 +1,6 @@
 #include "quant/quantize.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -62,52 +63,52 @@ inline void store(int64_t v, uint8_t* out) {
   std::memcpy(out, &t, sizeof(T));
 }
 
-// The run_* functions write rows [row_begin, row_end) to `out`, which points at row_begin's
-// first element.
+// The run_* functions quantize elements [begin, end) (any row boundaries) to `out`, which points
+// at element begin's output; element i belongs to row i / inner, channel row % channels.
 //
 // The inner loop is written without branches or libm calls so the compiler can vectorise it:
-// it runs over every weight of the model. Rounding uses the 1.5 * 2^23 trick, exact for
-// |v| < 2^22 in the default round-to-nearest-even mode; values are clamped to just outside the
-// type's range first, which keeps them that small without changing any result.
+// it runs over every weight of the model. v is clamped in float to [qmin - zp, qmax - zp] before
+// rounding: the bounds are integers and rounding is monotonic, so this equals clamping after
+// rounding, and leaves no integer clamp to do. Rounding uses the 1.5 * 2^23 trick, exact for
+// |v| < 2^22 in the default round-to-nearest-even mode, which the clamp guarantees.
 template <typename T, Rounding R>
-int64_t run_narrow(const uint8_t* data, size_t row_begin, size_t row_end, size_t channels,
-                   size_t inner, const QuantParams& q, const QTypeInfo& qi, uint8_t* out) {
+int64_t run_narrow(const uint8_t* data, size_t begin, size_t end, size_t channels, size_t inner,
+                   const QuantParams& q, const QTypeInfo& qi, uint8_t* out) {
   const float magic = 12582912.0f;
   const int32_t qmin = static_cast<int32_t>(qi.min), qmax = static_cast<int32_t>(qi.max);
   bool any_nan = false;
-  size_t i = row_begin * inner;
-  for (size_t row = row_begin; row < row_end; ++row) {
-    {
-      const size_t c = row % channels;
-      const float inv = 1.0f / q.scale[c];
-      const int32_t zp = static_cast<int32_t>(q.zero_point[c]);
-      const float lo = static_cast<float>(qmin - zp - 1), hi = static_cast<float>(qmax - zp + 1);
-      const uint8_t* in = data + i * 4;
-      uint8_t* dst = out + (i - row_begin * inner) * sizeof(T);
-      bool nan = false;
-      for (size_t k = 0; k < inner; ++k) {
-        float x;
-        std::memcpy(&x, in + k * 4, 4);
-        nan |= x != x;
-        float v = x != x ? 0.0f : x * inv;
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-        float r = (v + magic) - magic;
-        if (R == Rounding::HalfAwayFromZero) {
-          const float d = v - r;
-          r = (d == 0.5f || d == -0.5f) ? v + (v < 0 ? -0.5f : 0.5f) : r;
-        }
-        int32_t qv = static_cast<int32_t>(r) + zp;
-        qv = qv < qmin ? qmin : (qv > qmax ? qmax : qv);
-        const T t = static_cast<T>(qv);
-        std::memcpy(dst + k * sizeof(T), &t, sizeof(T));
+  for (size_t i = begin; i < end;) {
+    const size_t row = i / inner;
+    const size_t stop = std::min(end, (row + 1) * inner);
+    const size_t c = row % channels;
+    const float inv = 1.0f / q.scale[c];
+    const int32_t zp = static_cast<int32_t>(q.zero_point[c]);
+    const float lo = static_cast<float>(qmin - zp), hi = static_cast<float>(qmax - zp);
+    const uint8_t* in = data + i * 4;
+    uint8_t* dst = out + (i - begin) * sizeof(T);
+    const size_t n = stop - i;
+    // Non-short-circuit forms (an int flag, fabs) keep the body free of branches.
+    int nan = 0;
+    for (size_t k = 0; k < n; ++k) {
+      float x;
+      std::memcpy(&x, in + k * 4, 4);
+      nan |= x != x;
+      float v = x != x ? 0.0f : x * inv;
+      v = v < lo ? lo : v;
+      v = v > hi ? hi : v;
+      float r = (v + magic) - magic;
+      if (R == Rounding::HalfAwayFromZero) {
+        const float d = v - r;
+        r = std::fabs(d) == 0.5f ? v + std::copysign(0.5f, v) : r;
       }
-      any_nan |= nan;
-      i += inner;
+      const T t = static_cast<T>(static_cast<int32_t>(r) + zp);
+      std::memcpy(dst + k * sizeof(T), &t, sizeof(T));
     }
+    any_nan |= nan != 0;
+    i = stop;
   }
   if (any_nan) {
-    for (size_t k = row_begin * inner; k < i; ++k) {
+    for (size_t k = begin; k < end; ++k) {
       float x;
       std::memcpy(&x, data + k * 4, 4);
       if (x != x) return static_cast<int64_t>(k);
@@ -117,21 +118,14 @@ int64_t run_narrow(const uint8_t* data, size_t row_begin, size_t row_end, size_t
 }
 
 template <typename T>
-int64_t run_wide(const uint8_t* data, size_t row_begin, size_t row_end, size_t channels,
-                 size_t inner, const QuantParams& q, const QTypeInfo& qi, Rounding r,
-                 uint8_t* out) {
-  size_t i = row_begin * inner;
-  for (size_t row = row_begin; row < row_end; ++row) {
-    {
-      const size_t c = row % channels;
-      for (size_t k = 0; k < inner; ++k, ++i) {
-        float x;
-        std::memcpy(&x, data + i * 4, 4);
-        if (std::isnan(x)) return static_cast<int64_t>(i);
-        store<T>(quantize_wide(x, q.scale[c], q.zero_point[c], qi, r),
-                 out + (i - row_begin * inner) * sizeof(T));
-      }
-    }
+int64_t run_wide(const uint8_t* data, size_t begin, size_t end, size_t channels, size_t inner,
+                 const QuantParams& q, const QTypeInfo& qi, Rounding r, uint8_t* out) {
+  for (size_t i = begin; i < end; ++i) {
+    const size_t c = (i / inner) % channels;
+    float x;
+    std::memcpy(&x, data + i * 4, 4);
+    if (std::isnan(x)) return static_cast<int64_t>(i);
+    store<T>(quantize_wide(x, q.scale[c], q.zero_point[c], qi, r), out + (i - begin) * sizeof(T));
   }
   return -1;
 }
@@ -181,9 +175,16 @@ int64_t quantize_rows(const uint8_t* data, const RowLayout& l, size_t row_begin,
 int64_t quantize_rows_into(const uint8_t* data, const RowLayout& l, size_t row_begin,
                            size_t row_end, const QuantParams& q, QType qtype, Rounding rounding,
                            uint8_t* out) {
-  const QTypeInfo& qi = qtype_info(qtype);
   if (row_end <= row_begin) return -1;
-  const size_t b = row_begin, e = row_end, ch = l.channels, in = l.inner;
+  return quantize_elements(data, l, row_begin * l.inner, row_end * l.inner, q, qtype, rounding,
+                           out);
+}
+
+int64_t quantize_elements(const uint8_t* data, const RowLayout& l, size_t begin, size_t end,
+                          const QuantParams& q, QType qtype, Rounding rounding, uint8_t* out) {
+  const QTypeInfo& qi = qtype_info(qtype);
+  if (end <= begin || l.inner == 0) return -1;
+  const size_t b = begin, e = end, ch = l.channels, in = l.inner;
   switch (qtype) {
     case QType::UInt8:
       return run_narrow_any<uint8_t>(data, b, e, ch, in, q, qi, rounding, out);

@@ -47,6 +47,11 @@ int64_t quantize_rows(const uint8_t* data, const RowLayout& layout, size_t row_b
 int64_t quantize_rows_into(const uint8_t* data, const RowLayout& layout, size_t row_begin,
                            size_t row_end, const QuantParams& q, QType qtype, Rounding rounding,
                            uint8_t* out);
+// Elements [begin, end) in C order, rows cut anywhere (for slices of a per-tensor weight, which
+// is one row): `out` points at element begin's output. Returns the index of the first NaN or -1.
+// Disjoint ranges write disjoint bytes, so ranges may be quantized on several threads at once.
+int64_t quantize_elements(const uint8_t* data, const RowLayout& layout, size_t begin, size_t end,
+                          const QuantParams& q, QType qtype, Rounding rounding, uint8_t* out);
 
 // One value, for tests and derived parameters.
 int64_t quantize_value(float x, float scale, int64_t zero_point, QType qtype, Rounding rounding);

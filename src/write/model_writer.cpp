@@ -9,6 +9,7 @@
 #include "model/schema.h"
 #include "plan/structure.h"
 #include "util/error.h"
+#include "write/content_stream.h"
 
 namespace qimplant {
 
@@ -46,15 +47,18 @@ struct InlineTooLarge {
   size_t needed;
 };
 
-// One buffer whose bytes go after the FlatBuffer: new contents from the plan, or bytes already in
-// the input mapping.
+// One buffer's data, written around the FlatBuffer builder's bytes: new contents from the plan,
+// or bytes already in the input. In the external layout it goes after the FlatBuffer; inline, the
+// builder holds an uninitialised vector for it (never touched, so never resident) that the
+// writer fills from the source while streaming the file.
 struct Placement {
   uint32_t index = 0;
   const BufferContent* content = nullptr;
   const uint8_t* data = nullptr;
   size_t size = 0;
-  uint64_t offset = 0;
-  bool shared = false;  // same input bytes as an earlier placement: points at its copy
+  uint64_t offset = 0;                // in the output file
+  flatbuffers::uoffset_t vector = 0;  // inline: the data vector's offset from the builder's end
+  bool shared = false;                // same bytes as an earlier placement: points at its copy
 };
 
 uint64_t align_up(uint64_t n) {
@@ -149,10 +153,9 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
   const auto* model = S::root(input.file().data());
   const ModelInfo& info = input.info();
 
-  size_t estimate = metadata_estimate(input, plan);
-  if (!external) {
-    for (const auto& [index, content] : plan.buffers) estimate += content.size() + kBufferAlignment;
-  }
+  // Inline, room for every data vector: the builder must never grow, since growing copies (and
+  // so touches) the uninitialised data vectors.
+  const size_t estimate = external ? metadata_estimate(input, plan) : inline_estimate(input, plan);
   flatbuffers::FlatBufferBuilder fbb(std::min(estimate, kMaxFlatBufferSize));
 
   // Buffers first: the builder fills back to front, so the bulk data lands at the end of the
@@ -179,9 +182,8 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
     }
     if (external) {
       // Placeholder offset/size of 1 (present, fixed-width), patched once the layout is known.
-      if (has_data && size > 0) {
-        placements->push_back({static_cast<uint32_t>(i), content, data, size, 0, false});
-      }
+      if (has_data && size > 0)
+        placements->push_back({static_cast<uint32_t>(i), content, data, size});
       typename S::BufferBuilder b(fbb);
       if (has_data && size > 0) {
         b.add_offset(1);
@@ -196,18 +198,10 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
     flatbuffers::Offset<flatbuffers::Vector<uint8_t>> vec;
     if (has_data) {
       fbb.ForceVectorAlignment(size, sizeof(uint8_t), kBufferAlignment);
-      if (content) {
-        uint8_t* out = nullptr;
-        vec = fbb.CreateUninitializedVector(size, sizeof(uint8_t), &out);
-        // Each source piece is read once: drop its pages (input mapping or npy file) from RSS.
-        const MappedFile& from = content->view ? *content->view->storage : input.file();
-        content->write_to(out, [&from](const uint8_t* p, size_t n) {
-          if (p >= from.data() && n > 0) from.release(static_cast<size_t>(p - from.data()), n);
-        });
-      } else {
-        vec = fbb.CreateVector(data, size);
-        input.file().release(static_cast<size_t>(data - input.file().data()), size);
-      }
+      uint8_t* unused = nullptr;
+      vec = fbb.CreateUninitializedVector(size, sizeof(uint8_t), &unused);
+      if (size > 0)
+        placements->push_back({static_cast<uint32_t>(i), content, data, size, 0, vec.o});
     }
     // Inline output: data only (an external input's offset/size no longer apply).
     typename S::BufferBuilder b(fbb);
@@ -364,16 +358,21 @@ flatbuffers::DetachedBuffer build_any(const ModelFile& input, const EditPlan& pl
              : build<Format::TFLite>(input, plan, external, placements, reserve);
 }
 
-// The FlatBuffer with placeholders, then every placement's bytes at its 16-byte aligned offset,
-// streamed: untouched data is copied from the input mapping in slices (its pages dropped as they
-// go), each new buffer is made in one reusable scratch buffer and written.
-size_t write_external(const ModelFile& input, const EditPlan& plan,
-                      const std::string& output_path) {
-  std::vector<Placement> placements;
-  flatbuffers::DetachedBuffer fb = build_any(input, plan, /*external=*/true, &placements);
+// Two new contents that are sure to give the same bytes without reading them: the same float
+// data quantized alike, or small owned bytes. (Equal `value` files are not compared: that would
+// read both.)
+bool same_new_bytes(const BufferContent& a, const BufferContent& b) {
+  if (a.view || b.view) return false;
+  return a.same_bytes(b);
+}
 
-  uint64_t at = align_up(fb.size());
+// Gives each placement its offset after the FlatBuffer: every block on a 16-byte boundary;
+// untouched input blocks that several buffers share, and equal new contents, written once.
+// Returns the end of the data, before the final 16 zero bytes.
+uint64_t lay_out_external(std::vector<Placement>& placements, uint64_t start) {
+  uint64_t at = align_up(start);
   std::map<std::pair<const uint8_t*, size_t>, uint64_t> copied;  // input bytes -> output offset
+  std::map<size_t, std::vector<const Placement*>> made;          // new contents by size
   for (Placement& p : placements) {
     if (!p.content) {
       auto [it, fresh] = copied.emplace(std::make_pair(p.data, p.size), at);
@@ -382,61 +381,153 @@ size_t write_external(const ModelFile& input, const EditPlan& plan,
         p.shared = true;
         continue;
       }
+    } else {
+      std::vector<const Placement*>& same_size = made[p.size];
+      auto earlier = std::find_if(same_size.begin(), same_size.end(), [&](const Placement* q) {
+        return same_new_bytes(*q->content, *p.content);
+      });
+      if (earlier != same_size.end()) {
+        p.offset = (*earlier)->offset;
+        p.shared = true;
+        continue;
+      }
+      same_size.push_back(&p);
     }
     p.offset = at;
     at = align_up(at + p.size);
   }
-  // TFLite's converter leaves 16 zero bytes after the last buffer (XNNPack may read past a
-  // weight's end); so does q-implant.
-  const uint64_t total = placements.empty() ? at : at + kBufferAlignment;
-  if (input.format() == Format::Circle) {
-    patch_offsets<Format::Circle>(fb, placements);
-  } else {
-    patch_offsets<Format::TFLite>(fb, placements);
+  return at;
+}
+
+// Streams the output file: the builder's bytes `fb` where no placement is, each placement's data
+// at its offset (new contents slice by slice, untouched input bytes copied by the kernel where it
+// can, else from the mapping), zero padding between blocks past the FlatBuffer, up to `total`.
+class OutputStream {
+ public:
+  OutputStream(const ModelFile& input, const WriteOptions& options, AtomicFile& file)
+      : input_(input), options_(options), file_(file), streamer_(options.threads) {}
+
+  void write(const uint8_t* fb, size_t fb_size, std::vector<const Placement*> blocks,
+             uint64_t total) {
+    std::sort(blocks.begin(), blocks.end(),
+              [](const Placement* a, const Placement* b) { return a->offset < b->offset; });
+    // The line is cleared on every exit, so that an error message starts on a clean line.
+    struct ClearOnExit {
+      Progress* progress;
+      ~ClearOnExit() {
+        if (progress) progress->finish();
+      }
+    } clear{options_.progress};
+    if (options_.progress) options_.progress->set_total(blocks.size(), total);
+    for (size_t k = 0; k < blocks.size(); ++k) {
+      const Placement& p = *blocks[k];
+      fill_to(fb, fb_size, p.offset);
+      if (p.content) {
+        streamer_.stream(*p.content, input_.file(), [this](const uint8_t* data, size_t n) {
+          put(data, n);
+          report(blocks_done_);
+        });
+      } else {
+        copy_input(p.data, p.size);
+      }
+      report(++blocks_done_);
+    }
+    fill_to(fb, fb_size, total);
   }
 
-  AtomicFile file(output_path);
-  file.write(fb.data(), fb.size());
-  uint64_t written = fb.size();
-  static const uint8_t kZeros[kBufferAlignment] = {};
-  auto pad_to = [&](uint64_t target) {
-    while (written < target) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(kBufferAlignment, target - written));
-      file.write(kZeros, n);
-      written += n;
-    }
-  };
-  constexpr size_t kCopySlice = 8u << 20;
-  const MappedFile& in = input.file();
-  std::vector<uint8_t> scratch;
-  for (const Placement& p : placements) {
-    if (p.shared) continue;
-    pad_to(p.offset);
-    if (p.content) {
-      scratch.resize(p.size);
-      const MappedFile& from = p.content->view ? *p.content->view->storage : in;
-      p.content->write_to(scratch.data(), [&from](const uint8_t* src, size_t n) {
-        if (src >= from.data() && n > 0) from.release(static_cast<size_t>(src - from.data()), n);
-      });
-      file.write(scratch.data(), p.size);
-    } else {
-      for (size_t done = 0; done < p.size; done += kCopySlice) {
-        const size_t n = std::min(kCopySlice, p.size - done);
-        file.write(p.data + done, n);
-        in.release(static_cast<size_t>(p.data + done - in.data()), n);
-      }
-    }
-    written += p.size;
+ private:
+  void put(const uint8_t* data, size_t n) {
+    file_.write(data, n);
+    at_ += n;
   }
-  pad_to(total);
-  file.commit();
-  return static_cast<size_t>(total);
-}
+
+  void report(size_t blocks) {
+    if (options_.progress) options_.progress->update(blocks, at_);
+  }
+
+  // Builder bytes up to `target` while they last, zeros after them.
+  void fill_to(const uint8_t* fb, size_t fb_size, uint64_t target) {
+    static const uint8_t kZeros[4096] = {};
+    if (at_ < fb_size)
+      put(fb + at_, static_cast<size_t>(std::min<uint64_t>(target, fb_size) - at_));
+    while (at_ < target)
+      put(kZeros, static_cast<size_t>(std::min<uint64_t>(sizeof kZeros, target - at_)));
+  }
+
+  // Untouched input bytes: copy_file_range from the input's descriptor (the bytes never enter
+  // this process), falling back to writes from the mapping for whatever the kernel did not copy.
+  void copy_input(const uint8_t* data, size_t size) {
+    const MappedFile& in = input_.file();
+    const size_t offset = static_cast<size_t>(data - in.data());
+    size_t done = 0;
+    if (options_.kernel_copy && in.fd() >= 0) {
+      done = file_.copy_from(in.fd(), offset, size);
+      at_ += done;
+      report(blocks_done_);
+    }
+    constexpr size_t kSlice = 8u << 20;
+    while (done < size) {
+      const size_t n = std::min(kSlice, size - done);
+      in.prefetch(offset + done, n);
+      put(data + done, n);
+      in.release(offset + done, n);
+      done += n;
+      report(blocks_done_);
+    }
+  }
+
+  const ModelFile& input_;
+  const WriteOptions& options_;
+  AtomicFile& file_;
+  ContentStreamer streamer_;
+  uint64_t at_ = 0;
+  size_t blocks_done_ = 0;
+};
 
 bool has_external_buffers(const ModelInfo& info) {
   for (const BufferInfo& b : info.buffers)
     if (b.external) return true;
   return false;
+}
+
+// The FlatBuffer with placeholders, then every placement's bytes at its 16-byte aligned offset.
+size_t write_external(const ModelFile& input, const EditPlan& plan, const std::string& output_path,
+                      const WriteOptions& options) {
+  std::vector<Placement> placements;
+  flatbuffers::DetachedBuffer fb = build_any(input, plan, /*external=*/true, &placements);
+  const uint64_t end = lay_out_external(placements, fb.size());
+  // TFLite's converter leaves 16 zero bytes after the last buffer (XNNPack may read past a
+  // weight's end); so does q-implant.
+  const uint64_t total = placements.empty() ? end : end + kBufferAlignment;
+  if (input.format() == Format::Circle) {
+    patch_offsets<Format::Circle>(fb, placements);
+  } else {
+    patch_offsets<Format::TFLite>(fb, placements);
+  }
+  std::vector<const Placement*> blocks;
+  for (const Placement& p : placements)
+    if (!p.shared) blocks.push_back(&p);
+  AtomicFile file(output_path);
+  OutputStream(input, options, file).write(fb.data(), fb.size(), std::move(blocks), total);
+  file.commit();
+  return static_cast<size_t>(total);
+}
+
+// The FlatBuffer with every data vector left uninitialised, written with the data filled in.
+size_t write_inline(const ModelFile& input, const EditPlan& plan, const std::string& output_path,
+                    const WriteOptions& options) {
+  std::vector<Placement> placements;
+  flatbuffers::DetachedBuffer fb = build_any(input, plan, /*external=*/false, &placements);
+  std::vector<const Placement*> blocks;
+  for (Placement& p : placements) {
+    // An Offset counts from the end of the finished buffer; the data follows the length field.
+    p.offset = fb.size() - p.vector + sizeof(flatbuffers::uoffset_t);
+    blocks.push_back(&p);
+  }
+  AtomicFile file(output_path);
+  OutputStream(input, options, file).write(fb.data(), fb.size(), std::move(blocks), fb.size());
+  file.commit();
+  return fb.size();
 }
 
 }  // namespace
@@ -456,11 +547,7 @@ size_t write_model(const ModelFile& input, const EditPlan& plan, const std::stri
   }
   if (!external) {
     try {
-      flatbuffers::DetachedBuffer out = build_any(input, plan, /*external=*/false, nullptr);
-      AtomicFile file(output_path);
-      file.write(out.data(), out.size());
-      file.commit();
-      return out.size();
+      return write_inline(input, plan, output_path, options);
     } catch (const InlineTooLarge& e) {
       if (options.buffers == BufferLayout::Inline) {
         throw Error("output file '" + output_path +
@@ -471,7 +558,7 @@ size_t write_model(const ModelFile& input, const EditPlan& plan, const std::stri
       }
     }
   }
-  return write_external(input, plan, output_path);
+  return write_external(input, plan, output_path, options);
 }
 
 }  // namespace qimplant

@@ -2,9 +2,13 @@
 // over as it was (operators and options, operator codes, other tensors and buffers, signature
 // defs, metadata, description, version, circle-only fields), in the input's format.
 //
-// The FlatBuffer part is built in memory and verified with the FlatBuffers verifier; in the
-// external layout the buffer data is then streamed after it, buffer by buffer. Everything goes
-// through a temporary file renamed over the output path, so a failure never leaves a partial file.
+// The FlatBuffer part is built in memory without the buffer data (inline, the data vectors are
+// left uninitialised and never touched) and verified with the FlatBuffers verifier; the file is
+// then streamed: builder bytes, and each buffer's data in slices at its place (inside the
+// FlatBuffer, or after it in the external layout), so memory stays bounded by the metadata and a
+// few slices whatever the model's size. Untouched buffers are copied by the kernel
+// (copy_file_range) where it can. Everything goes through a temporary file renamed over the
+// output path, so a failure never leaves a partial file.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +16,7 @@
 
 #include "model/model_file.h"
 #include "plan/edit_plan.h"
+#include "util/progress.h"
 
 namespace qimplant {
 
@@ -30,6 +35,14 @@ struct WriteOptions {
   // The size above which Auto switches to External; 0 means the FlatBuffers limit. Tests set a
   // small value so that the external layout is exercised without gigabyte files.
   size_t external_threshold = 0;
+  // Threads that quantize float data (0: the hardware's count, at most 4); the bytes written
+  // are the same for any count.
+  unsigned threads = 0;
+  // Copy untouched input buffers with copy_file_range(2) where the kernel can (tests turn it
+  // off to compare with the plain-write path).
+  bool kernel_copy = true;
+  // Shown while the data is written, when set (see util/progress.h).
+  Progress* progress = nullptr;
 };
 
 // Returns the number of bytes written. Throws Error on any failure (nothing is left behind).
