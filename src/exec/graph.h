@@ -26,6 +26,7 @@ enum class Activation : int8_t {
   SignBit = 5,
 };
 
+// An operator stored without an options table keeps these defaults.
 struct OpOptions {
   Padding padding = Padding::Valid;
   int32_t stride_w = 1, stride_h = 1;
@@ -33,21 +34,26 @@ struct OpOptions {
   int32_t filter_w = 1, filter_h = 1;  // pooling window
   int32_t depth_multiplier = 1;        // DEPTHWISE_CONV_2D (0 in some writers: derive it)
   int32_t axis = 0;                    // CONCATENATION, PACK, UNPACK, GATHER, SPLIT ...
-  int32_t num = 0;                     // PACK values_count, UNPACK num, SPLIT num_splits
+  int32_t num = 0;                     // PACK values_count, UNPACK num, SPLIT(_V) num_splits
   bool keep_dims = false;              // MEAN / reducers; FULLY_CONNECTED keep_num_dims
   float beta = 1.0f;                   // SOFTMAX
   float alpha = 0.0f;                  // LEAKY_RELU
   Activation activation = Activation::None;
-  std::vector<int32_t> new_shape;      // RESHAPE without a shape operand
-  std::vector<int32_t> squeeze_dims;   // SQUEEZE
-  int32_t block_size = 0;              // DEPTH_TO_SPACE / SPACE_TO_DEPTH
+  std::vector<int32_t> new_shape;                          // RESHAPE without a shape operand
+  std::vector<int32_t> squeeze_dims;                       // SQUEEZE
+  int32_t block_size = 0;                                  // DEPTH_TO_SPACE / SPACE_TO_DEPTH
   bool align_corners = false, half_pixel_centers = false;  // RESIZE_*
+  int32_t batch_dims = 0;                                  // GATHER
+  // STRIDED_SLICE: bit i of a mask refers to dimension i, as the schema defines them.
+  int32_t begin_mask = 0, end_mask = 0, ellipsis_mask = 0, new_axis_mask = 0, shrink_axis_mask = 0;
+  bool offset = false;            // STRIDED_SLICE: end is relative to begin
+  bool mirror_symmetric = false;  // MIRROR_PAD: SYMMETRIC (true) or REFLECT (false)
 };
 
 struct Node {
-  uint32_t index = 0;     // position in the subgraph's operator list
-  int32_t code = 0;       // BuiltinOperator
-  std::string type_name;  // as operator_name() spells it: "CONV_2D", "CUSTOM(x)"
+  uint32_t index = 0;           // position in the subgraph's operator list
+  int32_t code = 0;             // BuiltinOperator
+  std::string type_name;        // as operator_name() spells it: "CONV_2D", "CUSTOM(x)"
   std::vector<int32_t> inputs;  // -1 = omitted optional operand
   std::vector<int32_t> outputs;
   OpOptions options;

@@ -3,13 +3,15 @@
 // Float32 operators run float kernels; quantized operators run integer-only kernels that follow
 // TFLite's reference arithmetic bit for bit, so a quantized model computes here what a
 // TFLite-compatible runtime computes. Operators without a kernel are reported by name when the
-// interpreter is built, before anything runs.
+// interpreter is built, before anything runs. The ModelFile must outlive the Interpreter (constant
+// data stays in its mapping).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "exec/graph.h"
+#include "exec/kernels.h"
 #include "exec/value.h"
 #include "model/model_file.h"
 
@@ -35,6 +37,8 @@ class Interpreter {
 
  private:
   Graph graph_;
+  // The kernel of each node, chosen at construction from the model's types and parameters.
+  std::vector<Kernel> kernels_;
 };
 
 }  // namespace qimplant::exec
