@@ -828,7 +828,8 @@ TEST_F(EvalEndToEnd, ActivationScalesThatDoNotFitAreFlagged) {
   const eval::EvalResult r = run_eval(implant_specs("ranges", specs), true);
   std::map<std::string, eval::RangeFinding> by_name;
   for (const auto& f : r.ranges) by_name[f.tensor] = f;
-  EXPECT_EQ(by_name.size(), 2u);
+  EXPECT_EQ(by_name.size(), 3u);  // c, r (the RESHAPE carries c's parameters), f
+  EXPECT_EQ(by_name["r"].kind, "clipped");
   ASSERT_TRUE(by_name.count("c"));
   EXPECT_EQ(by_name["c"].kind, "clipped");
   EXPECT_GT(by_name["c"].at_limits, 0.01);

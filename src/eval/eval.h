@@ -13,7 +13,7 @@
 //
 // Thresholds apply to graph outputs: the largest absolute error in real units (max_error) and
 // the SNR (min_snr_db). evaluate_implant() first runs the implant (implant.h) into a temporary
-// file, removed afterwards, or into implant.output when that is set.
+// directory in $TMPDIR (else /tmp), removed afterwards, or into implant.output when that is set.
 #pragma once
 
 #include <cstdint>

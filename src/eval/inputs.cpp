@@ -47,7 +47,8 @@ const TensorInfo* quantized_view(const SubgraphInfo& g, int32_t input) {
       reader = &op;
     }
   }
-  if (!reader || reader->builtin_code != 114 /* QUANTIZE */ || reader->outputs.size() != 1)
+  if (!reader || reader->builtin_code != 114 /* QUANTIZE */ || reader->outputs.size() != 1 ||
+      reader->outputs[0] < 0)
     return nullptr;
   const TensorInfo& q = g.tensors[reader->outputs[0]];
   if (integer_range(q.type, &lo, &hi) && q.quant.scale.size() == 1) return &q;

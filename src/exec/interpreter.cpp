@@ -78,11 +78,10 @@ Interpreter::Interpreter(const ModelFile& file, uint32_t subgraph)
     std::vector<Value*> outputs;
     for (int32_t t : node.inputs) inputs.push_back(t < 0 ? nullptr : &shapes[t]);
     for (int32_t t : node.outputs) outputs.push_back(t < 0 ? nullptr : &shapes[t]);
+    const bool is_float = all_float(node, inputs, outputs);
     Kernel kernel = find_generic_kernel(node, inputs, outputs);
-    if (!kernel && all_float(node, inputs, outputs)) kernel = find_float_kernel(node.code);
-    if (!kernel && !all_float(node, inputs, outputs)) kernel = find_integer_kernel(node.code);
+    if (!kernel) kernel = is_float ? find_float_kernel(node.code) : find_integer_kernel(node.code);
     if (!kernel) {
-      std::string types;
       auto add = [&](const std::vector<int32_t>& tensors) {
         std::string s;
         for (int32_t t : tensors)

@@ -1,8 +1,8 @@
 // Float32 kernels, computed as TFLite's reference float kernels define them: NHWC activations,
 // CONV_2D weights OHWI, DEPTHWISE_CONV_2D weights [1,H,W,C*M], FULLY_CONNECTED weights
 // [out,in]; SAME/VALID padding and output sizes as TFLite computes them; fused activations as
-// clamps. Accumulation is in float, in the reference kernels' order, so results are close to
-// (not guaranteed bit-equal with) any runtime's.
+// clamps. Products are accumulated in float in the reference kernels' order (MEAN and SUM in
+// double), so results are close to, not guaranteed bit-equal with, any runtime's.
 #include <algorithm>
 #include <cmath>
 #include <limits>

@@ -6,11 +6,13 @@
 // output's type. Where TFLite's int32 arithmetic would wrap, the int64 sums here are truncated
 // back to int32 first, which gives the same bits (two's-complement sums are exact modulo 2^32).
 //
-// Deliberate differences from TFLite, all of them on inputs TFLite refuses at Prepare time:
-// non-zero weight zero points are subtracted (Jacob et al.'s general formula) instead of being
-// rejected; CONCATENATION requantizes int8/int16 inputs with other parameters the way TFLite
-// does for uint8. Pools, PAD and MAX-type ops that TFLite computes on raw values require equal
-// input and output parameters here and say so instead of computing nonsense.
+// Where TFLite has no defined result the kernels choose, and say so here: non-zero weight zero
+// points are subtracted (Jacob et al.'s general formula; TFLite's int8 kernels assume 0);
+// CONCATENATION requantizes int8/int16 inputs with other parameters the way TFLite does for
+// uint8 (TFLite requires equal parameters there); int16 weights are accepted with int16
+// activations (circle's int16 scheme). Pools, PAD and REDUCE_MAX / MIN, which TFLite computes on
+// raw values, require equal input and output parameters and say so instead of computing values
+// that mean nothing.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -1066,10 +1068,10 @@ void mean(const Node& node, const Inputs& inputs, Outputs& outputs) {
     for (size_t i = 0; i < sum.size(); ++i)
       result[i] = static_cast<int32_t>(static_cast<int32_t>(sum[i]) / static_cast<int32_t>(n));
   } else {
-    // QuantizedMeanOrSum: float arithmetic, with TFLite's + 0.5 folded into the bias before
-    // rounding.
+    // QuantizedMeanOrSum: float arithmetic, as current TFLite has it (older releases added 0.5
+    // to the bias before rounding, half a step too much, since removed).
     const float scale = iq.scale / oq.scale;
-    const float bias = -static_cast<float>(iq.zero_point) * scale + 0.5f;
+    const float bias = -static_cast<float>(iq.zero_point) * scale;
     for (size_t i = 0; i < sum.size(); ++i) {
       const float mean_value =
           static_cast<float>(static_cast<int32_t>(sum[i])) / static_cast<float>(n);
@@ -1234,14 +1236,15 @@ int32_t exp_on_negative_values(int32_t a, int integer_bits) {
   return select(mask_if(a == 0), kOneQ0, result);
 }
 
-// Newton-Raphson 1 / (1 + x) for x in (0, 1) (`halve` = false) or (1 - x) / (1 + x) (`halve` =
-// true gives gemmlowp's one_minus_x_over_one_plus_x form). Q0.31 in and out.
+// (a + b) / 2 rounded half away from zero, without overflow.
 int32_t rounding_half_sum(int32_t a, int32_t b) {
   const int64_t sum = static_cast<int64_t>(a) + b;
   const int64_t sign = sum >= 0 ? 1 : -1;
   return static_cast<int32_t>((sum + sign) / 2);
 }
 
+// gemmlowp's three Newton-Raphson steps from 48/17 - 32/17 * d for 1 / d, d = (1 + a) / 2 with a
+// in (0, 1) in Q0.31: returns 2 / (1 + a) in Q2.29, shared by 1 / (1 + a) and (1 - a) / (1 + a).
 int32_t newton_reciprocal_q2(int32_t a) {
   const int32_t half_denominator = rounding_half_sum(a, kOneQ0);
   const int32_t constant_48_over_17 = 1515870810;       // Q2.29
@@ -1621,31 +1624,57 @@ void leaky_relu(const Node& node, const Inputs& inputs, Outputs& outputs) {
   write_ints(*out.v, x);
 }
 
+// Every kernel runs behind this check, so that no shape a model declares (negative or absurdly
+// large dimensions) can size a buffer before the kernel's own checks see it.
+void check_shape(const Node& node, const std::string& label, const Value& v) {
+  int64_t count = 1;
+  for (int32_t d : v.shape) {
+    if (d < 0) {
+      fail(node, label + " has shape " + shape_str(v.shape) + "; expected non-negative dimensions");
+    }
+    count *= d;
+    if (count > (int64_t{1} << 31)) {
+      fail(node, label + " has shape " + shape_str(v.shape) + "; expected at most 2^31 elements");
+    }
+  }
+}
+
+template <void (*K)(const Node&, const Inputs&, Outputs&)>
+void checked(const Node& node, const Inputs& inputs, Outputs& outputs) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i]) check_shape(node, operand_label(node.inputs, "input", i, ""), *inputs[i]);
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i]) check_shape(node, operand_label(node.outputs, "output", i, ""), *outputs[i]);
+  }
+  K(node, inputs, outputs);
+}
+
 const std::vector<Entry>& table() {
   static const std::vector<Entry> entries = {
-      {kAdd, add},
-      {kAveragePool2D, average_pool_2d},
-      {kConcatenation, concatenation},
-      {kConv2D, conv_2d},
-      {kDepthwiseConv2D, depthwise_conv_2d},
-      {kDequantize, dequantize},
-      {kFullyConnected, fully_connected},
-      {kLogistic, logistic},
-      {kMaxPool2D, max_pool_2d},
-      {kMul, mul},
-      {kRelu, relu},
-      {kReluN1To1, relu_n1_to_1},
-      {kRelu6, relu6},
-      {kSoftmax, softmax},
-      {kTanh, tanh_kernel},
-      {kPad, pad},
-      {kMean, mean},
-      {kSub, sub},
-      {kPadV2, pad},
-      {kReduceMax, reduce_max},
-      {kReduceMin, reduce_min},
-      {kLeakyRelu, leaky_relu},
-      {kQuantize, quantize},
+      {kAdd, checked<add>},
+      {kAveragePool2D, checked<average_pool_2d>},
+      {kConcatenation, checked<concatenation>},
+      {kConv2D, checked<conv_2d>},
+      {kDepthwiseConv2D, checked<depthwise_conv_2d>},
+      {kDequantize, checked<dequantize>},
+      {kFullyConnected, checked<fully_connected>},
+      {kLogistic, checked<logistic>},
+      {kMaxPool2D, checked<max_pool_2d>},
+      {kMul, checked<mul>},
+      {kRelu, checked<relu>},
+      {kReluN1To1, checked<relu_n1_to_1>},
+      {kRelu6, checked<relu6>},
+      {kSoftmax, checked<softmax>},
+      {kTanh, checked<tanh_kernel>},
+      {kPad, checked<pad>},
+      {kMean, checked<mean>},
+      {kSub, checked<sub>},
+      {kPadV2, checked<pad>},
+      {kReduceMax, checked<reduce_max>},
+      {kReduceMin, checked<reduce_min>},
+      {kLeakyRelu, checked<leaky_relu>},
+      {kQuantize, checked<quantize>},
   };
   return entries;
 }
