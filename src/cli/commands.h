@@ -25,5 +25,7 @@ Subcommand add_names_command(CLI::App& app);
 Subcommand add_extract_command(CLI::App& app);
 // check.cpp: `q-implant check model` (rule check + float check, --report).
 Subcommand add_check_command(CLI::App& app);
+// q-implant eval float.model (quantized.model | --implant qparam.json) [...]  (cmd_eval.cpp)
+Subcommand add_eval_command(CLI::App& app);
 
 }  // namespace qimplant::cli

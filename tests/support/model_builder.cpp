@@ -3,6 +3,8 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <type_traits>
+#include <utility>
 
 #include "model/schema.h"
 
@@ -72,6 +74,16 @@ int32_t ModelBuilder::op(int32_t code, std::vector<int32_t> in, std::vector<int3
   return static_cast<int32_t>(sg.ops.size() - 1);
 }
 
+void ModelBuilder::options(int32_t op, const exec::OpOptions& o) {
+  subgraphs_[current_].ops.at(static_cast<size_t>(op)).options = o;
+}
+
+void ModelBuilder::weights_format(int32_t op, int8_t format) {
+  auto& x = subgraphs_[current_].ops.at(static_cast<size_t>(op));
+  if (!x.options) x.options = exec::OpOptions();
+  x.weights_format = format;
+}
+
 void ModelBuilder::inputs(std::vector<int32_t> t) {
   subgraphs_[current_].inputs = std::move(t);
 }
@@ -97,6 +109,210 @@ template <typename NS_Operator, typename Options>
 void set_options(NS_Operator& op, Options&& value) {
   op.builtin_options.Set(std::forward<Options>(value));
 }
+
+// The options table type behind OperatorT's union accessor, e.g. OPTIONS_T(Conv2DOptions) is
+// circle::Conv2DOptionsT or tflite::Conv2DOptionsT: one template writes both formats.
+#define OPTIONS_T(Name) \
+  std::remove_pointer_t<decltype(std::declval<OperatorT&>().builtin_options.As##Name())>
+
+template <typename T, typename V>
+void assign_enum(T& field, V value) {
+  field = static_cast<T>(value);
+}
+
+// Writes `o` as the options table of an operator of kind `code` (both schemas share the codes
+// and the enum values used here).
+template <typename OperatorT>
+void write_options(OperatorT& op, int32_t code, const exec::OpOptions& o, int8_t weights_format) {
+  using namespace circle;
+  const int8_t act = static_cast<int8_t>(o.activation);
+  const int8_t padding = o.padding == exec::Padding::Same ? Padding_SAME : Padding_VALID;
+  switch (code) {
+    case BuiltinOperator_CONV_2D: {
+      OPTIONS_T(Conv2DOptions) x;
+      assign_enum(x.padding, padding);
+      x.stride_w = o.stride_w;
+      x.stride_h = o.stride_h;
+      x.dilation_w_factor = o.dilation_w;
+      x.dilation_h_factor = o.dilation_h;
+      assign_enum(x.fused_activation_function, act);
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_DEPTHWISE_CONV_2D: {
+      OPTIONS_T(DepthwiseConv2DOptions) x;
+      assign_enum(x.padding, padding);
+      x.stride_w = o.stride_w;
+      x.stride_h = o.stride_h;
+      x.dilation_w_factor = o.dilation_w;
+      x.dilation_h_factor = o.dilation_h;
+      x.depth_multiplier = o.depth_multiplier;
+      assign_enum(x.fused_activation_function, act);
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_FULLY_CONNECTED: {
+      OPTIONS_T(FullyConnectedOptions) x;
+      assign_enum(x.fused_activation_function, act);
+      x.keep_num_dims = o.keep_dims;
+      assign_enum(x.weights_format, weights_format);
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_AVERAGE_POOL_2D:
+    case BuiltinOperator_MAX_POOL_2D:
+    case BuiltinOperator_L2_POOL_2D: {
+      OPTIONS_T(Pool2DOptions) x;
+      assign_enum(x.padding, padding);
+      x.stride_w = o.stride_w;
+      x.stride_h = o.stride_h;
+      x.filter_width = o.filter_w;
+      x.filter_height = o.filter_h;
+      assign_enum(x.fused_activation_function, act);
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_ADD: {
+      OPTIONS_T(AddOptions) x;
+      assign_enum(x.fused_activation_function, act);
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_SUB: {
+      OPTIONS_T(SubOptions) x;
+      assign_enum(x.fused_activation_function, act);
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_MUL: {
+      OPTIONS_T(MulOptions) x;
+      assign_enum(x.fused_activation_function, act);
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_CONCATENATION: {
+      OPTIONS_T(ConcatenationOptions) x;
+      x.axis = o.axis;
+      assign_enum(x.fused_activation_function, act);
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_SOFTMAX: {
+      OPTIONS_T(SoftmaxOptions) x;
+      x.beta = o.beta;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_RESHAPE: {
+      OPTIONS_T(ReshapeOptions) x;
+      x.new_shape = o.new_shape;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_SQUEEZE: {
+      OPTIONS_T(SqueezeOptions) x;
+      x.squeeze_dims = o.squeeze_dims;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_MEAN:
+    case BuiltinOperator_SUM:
+    case BuiltinOperator_REDUCE_MAX:
+    case BuiltinOperator_REDUCE_MIN:
+    case BuiltinOperator_REDUCE_PROD: {
+      OPTIONS_T(ReducerOptions) x;
+      x.keep_dims = o.keep_dims;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_PACK: {
+      OPTIONS_T(PackOptions) x;
+      x.values_count = o.num;
+      x.axis = o.axis;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_UNPACK: {
+      OPTIONS_T(UnpackOptions) x;
+      x.num = o.num;
+      x.axis = o.axis;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_SPLIT: {
+      OPTIONS_T(SplitOptions) x;
+      x.num_splits = o.num;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_SPLIT_V: {
+      OPTIONS_T(SplitVOptions) x;
+      x.num_splits = o.num;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_GATHER: {
+      OPTIONS_T(GatherOptions) x;
+      x.axis = o.axis;
+      x.batch_dims = o.batch_dims;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_DEPTH_TO_SPACE: {
+      OPTIONS_T(DepthToSpaceOptions) x;
+      x.block_size = o.block_size;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_SPACE_TO_DEPTH: {
+      OPTIONS_T(SpaceToDepthOptions) x;
+      x.block_size = o.block_size;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_LEAKY_RELU: {
+      OPTIONS_T(LeakyReluOptions) x;
+      x.alpha = o.alpha;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_RESIZE_BILINEAR: {
+      OPTIONS_T(ResizeBilinearOptions) x;
+      x.align_corners = o.align_corners;
+      x.half_pixel_centers = o.half_pixel_centers;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_RESIZE_NEAREST_NEIGHBOR: {
+      OPTIONS_T(ResizeNearestNeighborOptions) x;
+      x.align_corners = o.align_corners;
+      x.half_pixel_centers = o.half_pixel_centers;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_STRIDED_SLICE: {
+      OPTIONS_T(StridedSliceOptions) x;
+      x.begin_mask = o.begin_mask;
+      x.end_mask = o.end_mask;
+      x.ellipsis_mask = o.ellipsis_mask;
+      x.new_axis_mask = o.new_axis_mask;
+      x.shrink_axis_mask = o.shrink_axis_mask;
+      x.offset = o.offset;
+      set_options(op, std::move(x));
+      return;
+    }
+    case BuiltinOperator_MIRROR_PAD: {
+      OPTIONS_T(MirrorPadOptions) x;
+      assign_enum(x.mode, o.mirror_symmetric ? MirrorPadMode_SYMMETRIC : MirrorPadMode_REFLECT);
+      set_options(op, std::move(x));
+      return;
+    }
+    default:
+      throw std::logic_error("ModelBuilder::options: no options table written for operator code " +
+                             std::to_string(code));
+  }
+}
+#undef OPTIONS_T
 
 template <Format F>
 struct Build;
@@ -207,7 +423,10 @@ struct Build;
           x->opcode_index = static_cast<uint32_t>(idx);                                            \
           x->inputs = o.inputs;                                                                    \
           x->outputs = o.outputs;                                                                  \
-          options(*x, o.code);                                                                     \
+          if (o.options)                                                                           \
+            write_options(*x, o.code, *o.options, o.weights_format);                               \
+          else                                                                                     \
+            options(*x, o.code);                                                                   \
           g->operators.push_back(std::move(x));                                                    \
         }                                                                                          \
         g->inputs = sg.inputs;                                                                     \

@@ -1,11 +1,23 @@
 // Builds small circle / tflite models in code for tests: tensors, constants, operators with
-// their default builtin options, several subgraphs, metadata and signature defs.
+// builtin options, several subgraphs, metadata and signature defs.
+//
+// Builtin options: op() gives an operator the defaults of its kind (VALID padding, stride 1, a
+// 2x2 pool window, CONCATENATION axis -1, MEAN keep_dims, SOFTMAX beta 1, ...). options(op, o)
+// replaces them by `o`, an exec::OpOptions (exec/graph.h, the struct the interpreter reads them
+// into), written as that operator's options table: only the fields its table has are used, e.g.
+//   exec::OpOptions o;
+//   o.padding = exec::Padding::Same; o.stride_w = o.stride_h = 2;
+//   o.activation = exec::Activation::Relu;
+//   b.options(conv, o);
+// so what a test writes is what load_graph must read back.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "exec/graph.h"
 #include "model/model.h"
 
 namespace qimplant::test {
@@ -35,6 +47,10 @@ class ModelBuilder {
   // Adds an operator with the default options of its kind; returns its index.
   int32_t op(int32_t builtin_code, std::vector<int32_t> inputs, std::vector<int32_t> outputs,
              const std::string& custom_code = "");
+  // finish() throws std::logic_error when `op`'s kind has no options table written here.
+  void options(int32_t op, const exec::OpOptions& options);
+  // FULLY_CONNECTED's raw weights_format (0 = DEFAULT), for models the interpreter must refuse.
+  void weights_format(int32_t op, int8_t format);
   void inputs(std::vector<int32_t> tensors);
   void outputs(std::vector<int32_t> tensors);
 
@@ -59,6 +75,8 @@ class ModelBuilder {
     int32_t code;
     std::vector<int32_t> inputs, outputs;
     std::string custom;
+    std::optional<exec::OpOptions> options;
+    int8_t weights_format = 0;
   };
   struct Subgraph {
     std::string name;

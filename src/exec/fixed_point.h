@@ -1,0 +1,27 @@
+// Fixed-point arithmetic of TFLite's reference integer kernels (Jacob et al. 2018, section 2.2).
+//
+// A real multiplier M (0 < M, typically < 1) is written as M0 * 2^shift with M0 a Q31 int32 in
+// [2^30, 2^31); applying it to an int32 accumulator uses a rounding doubling high multiply and a
+// rounding right shift, exactly as gemmlowp / TFLite do, so results match them bit for bit.
+#pragma once
+
+#include <cstdint>
+
+namespace qimplant::exec {
+
+struct QuantizedMultiplier {
+  int32_t multiplier = 0;  // M0, Q31
+  int32_t shift = 0;       // M = M0 * 2^(shift - 31); positive shift = left shift
+};
+
+// Writes `real` as M0 * 2^shift (TFLite's QuantizeMultiplier). real == 0 gives {0, 0}.
+QuantizedMultiplier quantize_multiplier(double real);
+
+int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b);
+int32_t rounding_divide_by_pot(int32_t x, int exponent);
+// x * M rounded as TFLite's MultiplyByQuantizedMultiplier.
+int32_t multiply_by_quantized_multiplier(int32_t x, QuantizedMultiplier m);
+// The 64-bit accumulator form TFLite uses for 16-bit activations.
+int32_t multiply_by_quantized_multiplier(int64_t x, QuantizedMultiplier m);
+
+}  // namespace qimplant::exec
