@@ -81,8 +81,9 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     const std::string want = requested(types.inputs, i, sg.inputs.size(), "input");
     if (t < 0 || want.empty()) continue;
     const TensorState st = planned_state(model, plan, {s, uint32_t(t)});
-    check_type(want, st.type, sg.tensors[t].name, "input");
-    if (want != "float32" || st.type == kFloat32) continue;
+    const bool kept = plan.keep_float.count({s, uint32_t(t)}) > 0;  // mixed precision's to handle
+    check_type(want, kept ? kFloat32 : st.type, sg.tensors[t].name, "input");
+    if (want != "float32" || st.type == kFloat32 || kept) continue;
     const TensorState copy{st.type, nullptr};
     const QuantParams quant = *st.quant;
     const int32_t q = add_quantized_twin(t, {copy.type, &quant});
@@ -91,8 +92,15 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
       for (uint32_t k = 0; k < ins.size(); ++k)
         if (ins[k] == t) plan.structure.rewires.push_back({s, o, false, k, q});
     }
-    plan.structure.operators.push_back(
-        {s, circle::BuiltinOperator_QUANTIZE, op_version(st.type), {t}, {q}, true});
+    StructureEdit::Operator op;
+    op.subgraph = s;
+    op.builtin_code = circle::BuiltinOperator_QUANTIZE;
+    op.version = op_version(st.type);
+    op.inputs = {t};
+    op.outputs = {q};
+    op.prepend = true;
+    op.reason = "--input-type float32: input '" + sg.tensors[t].name + "' stays float32";
+    plan.structure.operators.push_back(std::move(op));
     ++added;
   }
   for (size_t i = 0; i < sg.outputs.size(); ++i) {
@@ -100,8 +108,9 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     const std::string want = requested(types.outputs, i, sg.outputs.size(), "output");
     if (t < 0 || want.empty()) continue;
     const TensorState st = planned_state(model, plan, {s, uint32_t(t)});
-    check_type(want, st.type, sg.tensors[t].name, "output");
-    if (want != "float32" || st.type == kFloat32) continue;
+    const bool kept = plan.keep_float.count({s, uint32_t(t)}) > 0;
+    check_type(want, kept ? kFloat32 : st.type, sg.tensors[t].name, "output");
+    if (want != "float32" || st.type == kFloat32 || kept) continue;
     const QuantParams quant = *st.quant;
     const int8_t type = st.type;
     const int32_t q = add_quantized_twin(t, {type, &quant});
@@ -112,8 +121,14 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
       for (uint32_t k = 0; k < op.inputs.size(); ++k)
         if (op.inputs[k] == t) plan.structure.rewires.push_back({s, o, false, k, q});
     }
-    plan.structure.operators.push_back(
-        {s, circle::BuiltinOperator_DEQUANTIZE, op_version(type), {q}, {t}, false});
+    StructureEdit::Operator op;
+    op.subgraph = s;
+    op.builtin_code = circle::BuiltinOperator_DEQUANTIZE;
+    op.version = op_version(type);
+    op.inputs = {q};
+    op.outputs = {t};
+    op.reason = "--output-type float32: output '" + sg.tensors[t].name + "' stays float32";
+    plan.structure.operators.push_back(std::move(op));
     ++added;
   }
   return added;
