@@ -495,6 +495,38 @@ TEST_P(MixedTest, DerivedConstantsOfFloatOperatorsStayFloat) {
   expect_checks_pass(o.output, GetParam() == Format::Circle ? Target::ONE : Target::TFLite);
 }
 
+TEST_P(MixedTest, CommandLineListsInsertedOperatorsAndCheckAcceptsTheResult) {
+  ImplantOptions o = options(fc_softmax(GetParam()), fc_softmax_qparams());
+  const std::string report = dir.file("report.json");
+  std::string out;
+  const std::string cli = std::string("'") + QIMPLANT_CLI + "' ";
+  int status = run_command(cli + "'" + o.input + "' '" + o.qparam + "' '" + o.output +
+                               "' -v --keep-float op:SOFTMAX --report '" + report + "'",
+                           &out);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_TRUE(has(out, "inserted  DEQUANTIZE (operator 1): 'fc' -> 'fc_dequantized'")) << out;
+  EXPECT_TRUE(has(out, "kept float  'probs': --keep-float 'op:SOFTMAX'")) << out;
+  EXPECT_TRUE(has(out, "1 operator(s) inserted, 1 run in float")) << out;
+  const json r = read_json(report);
+  ASSERT_EQ(r["operators"].size(), 1u);
+  EXPECT_EQ(r["operators"][0]["change"], "inserted");
+  EXPECT_EQ(r["operators"][0]["index"], 1);
+  EXPECT_EQ(r["operators"][0]["outputs"], json::array({"fc_dequantized"}));
+  EXPECT_EQ(r["float_operators"], 1);
+
+  // `check` accepts the float SOFTMAX only when told the model is mixed.
+  status = run_command(cli + "check '" + o.output + "'", &out);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_TRUE(has(out, "'fc_dequantized'")) << out;
+  status = run_command(cli + "check --allow-float '" + o.output + "'", &out);
+  EXPECT_EQ(status, 0) << out;
+
+  status = run_command(
+      cli + "'" + o.input + "' '" + o.qparam + "' '" + o.output + "' --keep-float nosuch", &out);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_TRUE(has(out, "q-implant: error: --keep-float 'nosuch'")) << out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, MixedTest, ::testing::Values(Format::Circle, Format::TFLite),
                          [](const auto& info) { return std::string(format_name(info.param)); });
 
