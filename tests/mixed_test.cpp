@@ -406,6 +406,36 @@ TEST_P(MixedTest, FloatInterfaceAndFloatOperatorsTogether) {
   expect_checks_pass(o.output, GetParam() == Format::Circle ? Target::ONE : Target::TFLite);
 }
 
+// With a uint8 interface on an int8 model, a float reader of the input dequantizes the int8
+// copy (the uint8 input is not float).
+TEST_P(MixedTest, IntegerInterfaceAndFloatOperators) {
+  ModelBuilder b(GetParam());
+  const int32_t x = b.tensor("x", {1, 4});
+  const int32_t e = b.tensor("e", {1, 4});
+  const int32_t s = b.tensor("s", {1, 4});
+  b.op(circle::BuiltinOperator_TANH, {x}, {e});
+  b.op(circle::BuiltinOperator_ADD, {x, x}, {s});
+  b.inputs({x});
+  b.outputs({e, s});
+  ImplantOptions o = options(b, {{"x", "int8", {0.1f}, {0}}, {"s", "int8", {0.2f}, {0}}});
+  o.keep_float = {"e"};
+  o.interface.inputs = {"uint8"};
+  implant(o);
+  const json j = decode_with_flatc(o.output, schema());
+  const auto& sg = j["subgraphs"][0];
+  // QUANTIZE x -> x_quantized (requantize), DEQUANTIZE x_quantized, TANH, ADD.
+  ASSERT_EQ(sg["operators"].size(), 4u);
+  EXPECT_EQ(code_of(j, 0), "QUANTIZE");
+  EXPECT_EQ(code_of(j, 1), "DEQUANTIZE");
+  EXPECT_EQ(sg["operators"][1]["inputs"], json::array({3}));
+  EXPECT_EQ(sg["tensors"][3]["name"], "x_quantized");
+  EXPECT_EQ(sg["tensors"][4]["name"], "x_quantized_dequantized");
+  EXPECT_EQ(sg["operators"][2]["inputs"], json::array({4}));
+  EXPECT_EQ(sg["operators"][3]["inputs"], json::array({3, 3}));
+  EXPECT_EQ(sg["tensors"][x]["type"], "UINT8");
+  expect_checks_pass(o.output, GetParam() == Format::Circle ? Target::ONE : Target::TFLite);
+}
+
 TEST_P(MixedTest, KeepFloatNamingNothingIsAnError) {
   ImplantOptions o = options(fc_softmax(GetParam()), fc_softmax_qparams());
   o.keep_float = {"prob"};

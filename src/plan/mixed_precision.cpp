@@ -332,7 +332,8 @@ struct SubgraphPlanner {
   int32_t float_source_of(int32_t t) const {
     for (const auto& o : plan.structure.operators)
       if (o.subgraph == s && o.prepend && o.builtin_code == circle::BuiltinOperator_QUANTIZE &&
-          o.outputs.size() == 1 && o.outputs[0] == t && !o.inputs.empty())
+          o.outputs.size() == 1 && o.outputs[0] == t && !o.inputs.empty() &&
+          stays_float(o.inputs[0]))
         return o.inputs[0];
     return -1;
   }
