@@ -462,6 +462,16 @@ TEST_P(MixedTest, KeepFloatNamingNothingIsAnError) {
   EXPECT_TRUE(has(err, "--keep-float 'glob:[z'")) << err;
 }
 
+TEST_P(MixedTest, KeepFloatReadsNamesThroughTheNameMap) {
+  ImplantOptions o = options(fc_softmax(GetParam()), fc_softmax_qparams());
+  o.name_map = dir.file("map.json");
+  write_text(o.name_map, R"({"head.probs": "probs"})");
+  o.keep_float = {"head.probs"};
+  const ImplantResult r = implant(o);
+  expect_fc_then_float_softmax(decode_with_flatc(o.output, schema()), r);
+  EXPECT_EQ(r.float_tensors[0].reason, "--keep-float 'head.probs'");
+}
+
 TEST_P(MixedTest, Float32EntryErrors) {
   ImplantOptions o = options(fc_softmax(GetParam()), {});
   write_text(o.qparam, R"({"probs": {"dtype": "float32", "scale": "0.npy"}})");

@@ -60,9 +60,11 @@ std::vector<FloatFinding> find_float_tensors(const ModelInfo& model, const EditP
 std::string describe_float_findings(const ModelInfo& model,
                                     const std::vector<FloatFinding>& findings) {
   if (findings.empty()) return "";
-  std::string msg = std::to_string(findings.size()) +
-                    " tensor(s) on the compute path would stay FLOAT32; give them parameters in "
-                    "qparam.json (or pass --allow-float to keep them float):";
+  std::string msg =
+      std::to_string(findings.size()) +
+      " tensor(s) on the compute path would stay FLOAT32; give them parameters in "
+      "qparam.json (or keep them float: name them in --keep-float, or pass --allow-float for "
+      "every tensor without parameters):";
   const size_t shown = std::min<size_t>(findings.size(), 50);
   for (size_t i = 0; i < shown; ++i) {
     const auto& f = findings[i];

@@ -80,10 +80,9 @@ void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResu
   }
   // Tensors the plan added are counted with their operators.
   std::string added;
-  if (inserted || !r.inserted_operators.empty()) {
+  if (inserted || !r.inserted_operators.empty())
     added = ", " + std::to_string(r.inserted_operators.size()) + " operator(s) inserted";
-    if (r.float_operators) added += ", " + std::to_string(r.float_operators) + " run in float";
-  }
+  if (r.float_operators) added += ", " + std::to_string(r.float_operators) + " run in float";
   if (o.dry_run) {
     std::cout << "q-implant: dry run, nothing written: " << implanted << " tensor(s) implanted, "
               << propagated << " propagated, " << derived << " derived" << added << "\n";
