@@ -163,10 +163,12 @@ struct SubgraphPlanner {
   std::string type_name(int32_t t) const {
     return tensor_type_name(model.format, planned_state(current, plan, {s, uint32_t(t)}).type);
   }
-  std::string op_label(uint32_t o) const {
+  // `in_input`: say that the index is the input model's (reasons are read next to the
+  // output's indices, which inserted operators shift).
+  std::string op_label(uint32_t o, bool in_input = false) const {
     std::string l = operator_name(model, sg().operators[o]) + " (operator " + std::to_string(o);
     if (model.subgraphs.size() > 1) l += " of subgraph " + std::to_string(s);
-    return l + ")";
+    return l + (in_input ? " of the input model)" : ")");
   }
   std::string where() const { return "model file '" + options.model_path + "': mixed precision: "; }
   std::string why_float(int32_t t) const {
@@ -406,7 +408,7 @@ struct SubgraphPlanner {
           f = add_tensor(t, name(t) + "_dequantized", kFloat32, QuantParams());
           add_operator(circle::BuiltinOperator_DEQUANTIZE, int_type, t, f, first,
                        "mixed precision: '" + name(t) + "' (" + type_name(t) +
-                           ") is read by float " + op_label(first));
+                           ") is read by float " + op_label(first, true));
         }
         for (const Slot& r : float_readers[t]) rewire(r.op, r.input, f);
         continue;
@@ -426,7 +428,7 @@ struct SubgraphPlanner {
         plan.tensors.emplace(TensorRef{s, uint32_t(q)}, std::move(e));
         add_operator(circle::BuiltinOperator_QUANTIZE, moved.type, t, q, first,
                      "mixed precision: '" + name(t) + "' stays float32 (" + why_float(t) +
-                         ") and is read by quantized " + op_label(first));
+                         ") and is read by quantized " + op_label(first, true));
         for (const Slot& r : quant_readers[t]) rewire(r.op, r.input, q);
       }
       // A kept tensor's parameters serve only its quantized copy.
