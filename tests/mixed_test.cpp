@@ -481,6 +481,21 @@ TEST_P(MixedTest, Float32EntryErrors) {
   write_text(o.qparam, R"({"w": {"dtype": "float32"}})");
   err = error_of(o);
   EXPECT_TRUE(has(err, "tensor 'w': \"dtype\": float32 keeps tensors computed at run time")) << err;
+
+  write_text(o.qparam, R"({"glob:[wb]": {"dtype": "float32"}})");
+  err = error_of(o);
+  EXPECT_TRUE(has(err,
+                  "tensor 'glob:[wb]': \"dtype\": float32: the pattern matches only "
+                  "constants"))
+      << err;
+}
+
+TEST_P(MixedTest, KeepFloatOfAnIntegerTensorIsAnError) {
+  ImplantOptions o = options(mixed_consumers(GetParam()), {{"x", "int8", {0.02f}, {0}}});
+  o.keep_float = {"shape"};
+  const std::string err = error_of(o);
+  EXPECT_TRUE(has(err, "--keep-float 'shape': tensor 'shape' is INT32 in the model")) << err;
+  EXPECT_TRUE(has(err, "expected a FLOAT32 tensor to keep float")) << err;
 }
 
 TEST_P(MixedTest, UnaskedFloatTensorNeedsAllowFloat) {
