@@ -2,10 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <map>
+
 #include "io/atomic_file.h"
 #include "model/model_file.h"
 #include "plan/buffer_placement.h"
 #include "plan/float_interface.h"
+#include "plan/mixed_precision.h"
 #include "plan/planner.h"
 #include "plan/propagate.h"
 #include "plan/structure.h"
@@ -32,6 +35,12 @@ ImplantResult implant(const ImplantOptions& options) {
     plan_options.name_map = &name_map;
   }
   EditPlan plan = plan_implant(info, options.input, qparams, plan_options);
+  MixedPrecisionOptions mixed;
+  mixed.allow_float = options.allow_float;
+  mixed.keep_float = options.keep_float;
+  mixed.name_map = plan_options.name_map;
+  mixed.model_path = options.input;
+  resolve_keep_float(info, plan, mixed);
   DeriveOptions derive = options.derive;
   derive.rounding = options.rounding;
   derive.target = options.target.value_or(default_target(info.format));
@@ -44,6 +53,8 @@ ImplantResult implant(const ImplantOptions& options) {
     if (added == 0) break;
   }
   plan_float_interface(info, plan, options.interface);
+  const bool is_mixed = mixed_precision_requested(plan, mixed);
+  const MixedPrecisionResult mixed_result = plan_mixed_precision(info, plan, mixed);
   place_new_data(info, plan);
   // Checks look at the graph as it will be written, added operators included.
   const ModelInfo planned = with_structure(info, plan);
@@ -51,10 +62,42 @@ ImplantResult implant(const ImplantOptions& options) {
   ImplantResult result;
   result.format = info.format;
   result.subgraph_count = info.subgraphs.size();
-  result.float_tensors = find_float_tensors(planned, plan);
-  if (!result.float_tensors.empty() && !options.allow_float) {
-    throw Error("model file '" + options.input + "': " +
-                describe_float_findings(planned, result.float_tensors) + "\nnothing was written");
+  // Mixed precision leaves float tensors only around float operators; anything else is a bug
+  // this check still catches.
+  const auto float_findings = find_float_tensors(planned, plan, is_mixed);
+  if (!float_findings.empty()) {
+    throw Error("model file '" + options.input +
+                "': " + describe_float_findings(planned, float_findings) + "\nnothing was written");
+  }
+  if (is_mixed) {
+    std::map<TensorRef, const FloatFinding*> around;
+    const auto all_float = find_float_tensors(planned, plan);
+    for (const auto& f : all_float) around[f.ref] = &f;
+    for (const KeptFloat& k : mixed_result.kept) {
+      FloatFinding f;
+      if (auto it = around.find(k.ref); it != around.end()) f = *it->second;
+      f.ref = k.ref;
+      f.tensor = planned.tensor(k.ref.subgraph, k.ref.tensor).name;
+      f.reason = k.reason;
+      result.float_tensors.push_back(std::move(f));
+    }
+    result.float_operators = mixed_result.float_operators;
+  }
+  for (uint32_t s = 0; s < planned.subgraphs.size(); ++s) {
+    const auto order = operator_order(info.subgraphs[s].operators.size(), plan.structure, s);
+    for (uint32_t i = 0; i < order.size(); ++i) {
+      if (!order[i].added) continue;
+      const auto& added = plan.structure.operators[order[i].index];
+      const OperatorInfo& op = planned.subgraphs[s].operators[i];
+      InsertedOperator r;
+      r.subgraph = s;
+      r.index = i;
+      r.op = operator_name(planned, op);
+      for (int32_t t : added.inputs) r.inputs.push_back(planned.tensor(s, t).name);
+      for (int32_t t : added.outputs) r.outputs.push_back(planned.tensor(s, t).name);
+      r.reason = added.reason;
+      result.inserted_operators.push_back(std::move(r));
+    }
   }
   result.target = derive.target;
   if (options.check_rules) {

@@ -27,10 +27,14 @@ struct ImplantOptions {
   std::string output;
   Rounding rounding = Rounding::HalfToEven;
   bool propagate = true;
-  bool allow_float = false;  // write even when compute tensors stay float32 (reported)
-  bool in_place = false;     // allow output == input
-  bool dry_run = false;      // plan and check, write nothing
-  std::string name_map;      // --name-map map.json: qparam key -> model name, applied first
+  // Mixed precision (plan/mixed_precision.h): tensors left without parameters stay float32 and
+  // their operators run in float, with conversions inserted at each boundary.
+  bool allow_float = false;
+  // --keep-float: tensors (names, patterns, op:TYPE) that stay float32 even with parameters.
+  std::vector<std::string> keep_float;
+  bool in_place = false;  // allow output == input
+  bool dry_run = false;   // plan and check, write nothing
+  std::string name_map;   // --name-map map.json: qparam key -> model name, applied first
   // Which rules fill in what qparam.json leaves out (rounding and target are set from the
   // fields above and below).
   DeriveOptions derive;
@@ -59,10 +63,22 @@ struct ChangeRecord {
   bool new_buffer = false;
 };
 
+// An operator q-implant added (float interface, mixed-precision boundary).
+struct InsertedOperator {
+  uint32_t subgraph = 0;
+  uint32_t index = 0;  // in the output model
+  std::string op;      // "QUANTIZE"
+  std::vector<std::string> inputs, outputs;
+  std::string reason;
+};
+
 struct ImplantResult {
   Format format = Format::Circle;
-  std::vector<ChangeRecord> changes;        // model order
-  std::vector<FloatFinding> float_tensors;  // left float (only with allow_float)
+  std::vector<ChangeRecord> changes;  // model order
+  // Tensors that stay float32 (mixed precision: allow_float or keep_float), with the reason.
+  std::vector<FloatFinding> float_tensors;
+  std::vector<InsertedOperator> inserted_operators;  // output order
+  size_t float_operators = 0;                        // input operators that run in float
   Target target = Target::ONE;
   std::vector<Finding> findings;  // rule check: warnings, and errors when forced
   size_t output_bytes = 0;

@@ -6,7 +6,8 @@
 
 namespace qimplant {
 
-std::vector<FloatFinding> find_float_tensors(const ModelInfo& model, const EditPlan& plan) {
+std::vector<FloatFinding> find_float_tensors(const ModelInfo& model, const EditPlan& plan,
+                                             bool float_operators_ok) {
   const int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
   std::vector<FloatFinding> findings;
   for (uint32_t s = 0; s < model.subgraphs.size(); ++s) {
@@ -20,18 +21,29 @@ std::vector<FloatFinding> find_float_tensors(const ModelInfo& model, const EditP
       if (model.subgraphs.size() > 1) l += " of subgraph " + std::to_string(s);
       return l + ")";
     };
+    // An operator runs quantized when one of its run-time operands is quantized.
+    auto runs_quantized = [&](const OperatorInfo& op) {
+      auto q = [&](int32_t t) {
+        if (t < 0 || model.is_constant(sg.tensors[t])) return false;
+        const TensorState st = planned_state(model, plan, {s, uint32_t(t)});
+        return st.type != kFloat32 && !st.quant->empty();
+      };
+      return std::any_of(op.inputs.begin(), op.inputs.end(), q) ||
+             std::any_of(op.outputs.begin(), op.outputs.end(), q);
+    };
     for (size_t o = 0; o < sg.operators.size(); ++o) {
       const OperatorInfo& op = sg.operators[o];
       const OpProperty* prop = op_property(op.builtin_code);
+      const bool float_op = float_operators_ok && !runs_quantized(op);
       for (int32_t t : op.inputs) {
         if (t < 0) continue;
         users[t].push_back(label(o));
-        if (!(prop && prop->float_input_ok)) bad[t] = true;
+        if (!(prop && prop->float_input_ok) && !float_op) bad[t] = true;
       }
       for (int32_t t : op.outputs) {
         if (t < 0) continue;
         producer[t] = label(o);
-        if (!(prop && prop->float_output_ok)) bad[t] = true;
+        if (!(prop && prop->float_output_ok) && !float_op) bad[t] = true;
       }
     }
     for (int32_t t : sg.inputs)
@@ -39,7 +51,7 @@ std::vector<FloatFinding> find_float_tensors(const ModelInfo& model, const EditP
     for (uint32_t t = 0; t < n; ++t) {
       if (!bad[t]) continue;
       if (planned_state(model, plan, {s, t}).type != kFloat32) continue;
-      findings.push_back({{s, t}, sg.tensors[t].name, producer[t], users[t]});
+      findings.push_back({{s, t}, sg.tensors[t].name, producer[t], users[t], ""});
     }
   }
   return findings;
@@ -48,9 +60,11 @@ std::vector<FloatFinding> find_float_tensors(const ModelInfo& model, const EditP
 std::string describe_float_findings(const ModelInfo& model,
                                     const std::vector<FloatFinding>& findings) {
   if (findings.empty()) return "";
-  std::string msg = std::to_string(findings.size()) +
-                    " tensor(s) on the compute path would stay FLOAT32; give them parameters in "
-                    "qparam.json (or pass --allow-float to keep them float):";
+  std::string msg =
+      std::to_string(findings.size()) +
+      " tensor(s) on the compute path would stay FLOAT32; give them parameters in "
+      "qparam.json (or keep them float: name them in --keep-float, or pass --allow-float for "
+      "every tensor without parameters):";
   const size_t shown = std::min<size_t>(findings.size(), 50);
   for (size_t i = 0; i < shown; ++i) {
     const auto& f = findings[i];

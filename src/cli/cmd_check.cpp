@@ -15,6 +15,7 @@ Subcommand add_check_command(CLI::App& app) {
   struct Args {
     std::string model, rules, report;
     bool quiet = false;
+    bool allow_float = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand(
@@ -24,13 +25,16 @@ Subcommand add_check_command(CLI::App& app) {
       ->check(CLI::IsMember({"one", "tflite"}));
   sub->add_option("--report", args->report, "also write the findings as JSON to this file");
   sub->add_flag("-q,--quiet", args->quiet, "print only errors");
+  sub->add_flag("--allow-float", args->allow_float,
+                "mixed precision: accept operators that run in float (all of their run-time "
+                "tensors float32); a float tensor entering a quantized operator is still an error");
   return {sub, [args]() {
             auto model = ModelFile::open(args->model);
             const ModelInfo& info = model->info();
             const Target target =
                 args->rules.empty() ? default_target(info.format) : *parse_target(args->rules);
             const EditPlan none;
-            const auto floats = find_float_tensors(info, none);
+            const auto floats = find_float_tensors(info, none, args->allow_float);
             const auto findings = check_rules(info, none, target);
             size_t errors = 0, warnings = 0;
             for (const auto& f : findings) {

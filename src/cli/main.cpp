@@ -64,21 +64,33 @@ void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResu
     if (c.origin == qimplant::EditOrigin::Derived) std::cout << " [" << c.source << "]";
     std::cout << "\n";
   }
-  for (const auto& f : r.float_tensors)
-    std::cout << "  kept float  '" << f.tensor << "' (--allow-float)\n";
+  for (const auto& f : r.float_tensors) {
+    std::cout << "  kept float  '" << f.tensor << "'";
+    if (r.subgraph_count > 1) std::cout << " (subgraph " << f.ref.subgraph << ")";
+    std::cout << ": " << f.reason << "\n";
+  }
+  for (const auto& op : r.inserted_operators) {
+    if (!verbose) break;
+    std::cout << "  inserted  " << op.op << " (operator " << op.index;
+    if (r.subgraph_count > 1) std::cout << " of subgraph " << op.subgraph;
+    std::cout << "):";
+    for (const auto& t : op.inputs) std::cout << " '" << t << "'";
+    std::cout << " ->";
+    for (const auto& t : op.outputs) std::cout << " '" << t << "'";
+    std::cout << " [" << op.reason << "]\n";
+  }
+  // Tensors the plan added are counted with their operators.
+  std::string added;
+  if (inserted || !r.inserted_operators.empty())
+    added = ", " + std::to_string(r.inserted_operators.size()) + " operator(s) inserted";
+  if (r.float_operators) added += ", " + std::to_string(r.float_operators) + " run in float";
   if (o.dry_run) {
     std::cout << "q-implant: dry run, nothing written: " << implanted << " tensor(s) implanted, "
-              << propagated << " propagated, " << derived << " derived"
-              << (inserted ? ", " + std::to_string(inserted) + " inserted for the float interface"
-                           : std::string())
-              << "\n";
+              << propagated << " propagated, " << derived << " derived" << added << "\n";
   } else {
     std::cout << "q-implant: wrote " << o.output << " (" << qimplant::format_name(r.format) << ", "
               << r.output_bytes << " bytes): " << implanted << " tensor(s) implanted, "
-              << propagated << " propagated, " << derived << " derived"
-              << (inserted ? ", " + std::to_string(inserted) + " inserted for the float interface"
-                           : std::string())
-              << "\n";
+              << propagated << " propagated, " << derived << " derived" << added << "\n";
   }
 }
 
@@ -109,7 +121,13 @@ int main(int argc, char** argv) {
   app.add_flag("--no-propagate", no_propagate,
                "do not carry parameters through value-preserving ops (Reshape, Transpose, ...)");
   app.add_flag("--allow-float", o.allow_float,
-               "write even when tensors on the compute path stay float32 (they are listed)");
+               "mixed precision: tensors without parameters stay float32 and their operators "
+               "run in float, with DEQUANTIZE / QUANTIZE inserted at each boundary");
+  app.add_option("--keep-float", o.keep_float,
+                 "tensors that stay float32 (their operators run in float): names, #<sg>:<name>, "
+                 "re:/glob: patterns or op:TYPE (every output of that operator type), "
+                 "comma-separated")
+      ->delimiter(',');
   app.add_flag("--in-place", o.in_place, "allow the output to be the input file");
   app.add_flag("--dry-run", o.dry_run, "check everything and report, but write nothing");
   std::vector<std::string> no_derive;

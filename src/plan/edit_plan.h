@@ -22,7 +22,7 @@ enum class EditOrigin {
   Implanted,   // given in qparam.json
   Propagated,  // inherited through a value-preserving operator
   Derived,     // determined by an operator rule (bias, fixed range, same-scale, constant)
-  Inserted,    // a tensor q-implant added (float interface)
+  Inserted,    // a tensor q-implant added (float interface, mixed-precision boundary)
 };
 const char* origin_name(EditOrigin origin);
 
@@ -71,8 +71,9 @@ struct BufferContent {
 };
 
 // Changes to the graph itself: tensors and operators added (the Quantize / Dequantize of a
-// float interface), operands moved to other tensors. Indices of added tensors follow the
-// subgraph's existing ones in order; rewires name operators by their index in the input model.
+// float interface or of a mixed-precision boundary), operands moved to other tensors. Indices of
+// added tensors follow the subgraph's existing ones in order; rewires name operators by their
+// index in the input model.
 struct StructureEdit {
   struct Tensor {
     uint32_t subgraph = 0;
@@ -84,6 +85,9 @@ struct StructureEdit {
     int32_t version = 1;
     std::vector<int32_t> inputs, outputs;
     bool prepend = false;  // before every existing operator, else after all of them
+    // >= 0: just before this operator of the input model (then `prepend` does not apply).
+    int32_t before = -1;
+    std::string reason;  // why it was added, for -v and the report
   };
   struct Rewire {
     uint32_t subgraph = 0;
@@ -100,6 +104,10 @@ struct StructureEdit {
 
 struct EditPlan {
   std::map<TensorRef, TensorEdit> tensors;
+  // Tensors asked to stay float32 (a {"dtype": "float32"} entry, --keep-float), with who asked,
+  // for messages. An edit such a tensor also has gives the parameters of its quantized copy
+  // for quantized consumers (plan/mixed_precision.h).
+  std::map<TensorRef, std::string> keep_float;
   StructureEdit structure;
   // Buffer index -> new contents. Indices at or past the model's buffer count are appended, in
   // order, without gaps.

@@ -65,15 +65,43 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     return q;
   };
 
-  auto check_type = [&](const std::string& want, int8_t planned, const std::string& name,
-                        const char* what) {
-    if (want.empty() || want == "float32") return;
+  // The type asked for: float32, the planned type (nothing to do), or the other 8-bit type
+  // (int8 <-> uint8: the same real values with the zero point shifted by 128).
+  auto interface_type = [&](const std::string& want, int8_t planned, const TensorState& st,
+                            const std::string& name, const char* what) -> int8_t {
+    if (want == "float32") return kFloat32;
     const std::string have = lower(tensor_type_name(model.format, planned));
-    if (want != have) {
-      throw Error("--" + std::string(what) + "-type: " + what + " '" + name + "' is " + have +
-                  " in the quantized model; only float32 (to add a conversion) or " + have +
-                  " (to keep it) can be asked for, found '" + want + "'");
+    if (want == have) return planned;
+    const std::string other = have == "int8" ? "uint8" : have == "uint8" ? "int8" : "";
+    if (!other.empty() && want == other) {
+      if (st.quant->scale.size() != 1) {
+        throw Error("--" + std::string(what) + "-type " + want + ": " + what + " '" + name +
+                    "' has " + std::to_string(st.quant->scale.size()) + " scales; an " + have +
+                    " <-> " + want + " interface needs per-tensor parameters");
+      }
+      return static_cast<int8_t>(other == "int8" ? TensorType::Int8 : TensorType::UInt8);
     }
+    throw Error("--" + std::string(what) + "-type: " + what + " '" + name + "' is " + have +
+                " in the quantized model; only float32 (to add a conversion), " + have +
+                " (to keep it)" +
+                (other.empty() ? std::string()
+                               : " or " + other +
+                                     " (a QUANTIZE requantizes it: same scale, "
+                                     "zero point shifted by 128)") +
+                " can be asked for, found '" + want + "'");
+  };
+
+  // An integer interface tensor: the planned scale, the zero point moved into `type`'s range.
+  auto set_integer_interface = [&](int32_t t, int8_t type, const QuantParams& planned,
+                                   const std::string& why) {
+    TensorEdit e;
+    e.type = type;
+    e.quant = planned;
+    const int64_t shift = type == static_cast<int8_t>(TensorType::UInt8) ? 128 : -128;
+    for (auto& z : e.quant.zero_point) z += shift;
+    e.origin = EditOrigin::Inserted;
+    e.source = why;
+    plan.tensors[{s, uint32_t(t)}] = std::move(e);
   };
 
   for (size_t i = 0; i < sg.inputs.size(); ++i) {
@@ -81,18 +109,27 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     const std::string want = requested(types.inputs, i, sg.inputs.size(), "input");
     if (t < 0 || want.empty()) continue;
     const TensorState st = planned_state(model, plan, {s, uint32_t(t)});
-    check_type(want, st.type, sg.tensors[t].name, "input");
-    if (want != "float32" || st.type == kFloat32) continue;
-    const TensorState copy{st.type, nullptr};
+    const bool kept = plan.keep_float.count({s, uint32_t(t)}) > 0;  // mixed precision's to handle
+    const int8_t planned = kept ? kFloat32 : st.type;
+    const int8_t type = interface_type(want, planned, st, sg.tensors[t].name, "input");
+    if (type == planned) continue;
     const QuantParams quant = *st.quant;
-    const int32_t q = add_quantized_twin(t, {copy.type, &quant});
+    const int32_t q = add_quantized_twin(t, {st.type, &quant});
+    if (type != kFloat32) set_integer_interface(t, type, quant, "--input-type " + want);
     for (uint32_t o = 0; o < sg.operators.size(); ++o) {
       const auto& ins = sg.operators[o].inputs;
       for (uint32_t k = 0; k < ins.size(); ++k)
         if (ins[k] == t) plan.structure.rewires.push_back({s, o, false, k, q});
     }
-    plan.structure.operators.push_back(
-        {s, circle::BuiltinOperator_QUANTIZE, op_version(st.type), {t}, {q}, true});
+    StructureEdit::Operator op;
+    op.subgraph = s;
+    op.builtin_code = circle::BuiltinOperator_QUANTIZE;
+    op.version = op_version(st.type);
+    op.inputs = {t};
+    op.outputs = {q};
+    op.prepend = true;
+    op.reason = "--input-type " + want + ": input '" + sg.tensors[t].name + "' is " + want;
+    plan.structure.operators.push_back(std::move(op));
     ++added;
   }
   for (size_t i = 0; i < sg.outputs.size(); ++i) {
@@ -100,11 +137,13 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     const std::string want = requested(types.outputs, i, sg.outputs.size(), "output");
     if (t < 0 || want.empty()) continue;
     const TensorState st = planned_state(model, plan, {s, uint32_t(t)});
-    check_type(want, st.type, sg.tensors[t].name, "output");
-    if (want != "float32" || st.type == kFloat32) continue;
+    const bool kept = plan.keep_float.count({s, uint32_t(t)}) > 0;
+    const int8_t planned = kept ? kFloat32 : st.type;
+    const int8_t type = interface_type(want, planned, st, sg.tensors[t].name, "output");
+    if (type == planned) continue;
     const QuantParams quant = *st.quant;
-    const int8_t type = st.type;
-    const int32_t q = add_quantized_twin(t, {type, &quant});
+    const int32_t q = add_quantized_twin(t, {st.type, &quant});
+    if (type != kFloat32) set_integer_interface(t, type, quant, "--output-type " + want);
     for (uint32_t o = 0; o < sg.operators.size(); ++o) {
       const auto& op = sg.operators[o];
       for (uint32_t k = 0; k < op.outputs.size(); ++k)
@@ -112,8 +151,15 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
       for (uint32_t k = 0; k < op.inputs.size(); ++k)
         if (op.inputs[k] == t) plan.structure.rewires.push_back({s, o, false, k, q});
     }
-    plan.structure.operators.push_back(
-        {s, circle::BuiltinOperator_DEQUANTIZE, op_version(type), {q}, {t}, false});
+    StructureEdit::Operator op;
+    op.subgraph = s;
+    op.builtin_code =
+        type == kFloat32 ? circle::BuiltinOperator_DEQUANTIZE : circle::BuiltinOperator_QUANTIZE;
+    op.version = op_version(type == kFloat32 ? st.type : type);
+    op.inputs = {q};
+    op.outputs = {t};
+    op.reason = "--output-type " + want + ": output '" + sg.tensors[t].name + "' is " + want;
+    plan.structure.operators.push_back(std::move(op));
     ++added;
   }
   return added;

@@ -49,6 +49,38 @@ struct Planner {
     throw Error(where(e) + (field.empty() ? "" : ": \"" + field + "\"") + ": " + what);
   }
 
+  // A {"dtype": "float32"} entry: its tensors stay float32 (plan/mixed_precision.h does the
+  // rest). Constants are not kept by name: one that only float operators read stays float.
+  void plan_keep_float(const QParamEntry& e, const KeyMatch& match) {
+    const bool pattern = match.form == KeyForm::Regex || match.form == KeyForm::Glob;
+    size_t kept = 0;
+    for (const TensorRef& ref : match.tensors) {
+      const TensorInfo& t = model.tensor(ref.subgraph, ref.tensor);
+      label = "'" + e.key + "'";
+      if (t.type != static_cast<int8_t>(TensorType::Float32)) {
+        fail(e, "dtype",
+             "float32 keeps a float tensor float, but the tensor is " +
+                 tensor_type_name(model.format, t.type) + " in the model '" + model_path + "'");
+      }
+      if (model.is_constant(t)) {
+        if (pattern) continue;
+        fail(e, "dtype",
+             "float32 keeps tensors computed at run time float, but '" + t.name +
+                 "' is a constant in the model '" + model_path +
+                 "'; a constant that only float operators read stays float by itself: keep "
+                 "the output of its operator float instead");
+      }
+      plan.keep_float.emplace(ref, "qparam.json entry '" + e.key + "' (dtype float32)");
+      ++kept;
+    }
+    if (kept == 0) {
+      label = "'" + e.key + "'";
+      fail(e, "dtype",
+           "float32: the pattern matches only constants in the model '" + model_path +
+               "'; it keeps nothing float (name tensors computed at run time)");
+    }
+  }
+
   // `ref` is one of the tensors the entry's key claims (see plan/key_match.h).
   void plan_entry(const QParamEntry& e, const TensorRef& ref) {
     const TensorInfo& t = model.tensor(ref.subgraph, ref.tensor);
@@ -174,8 +206,13 @@ EditPlan plan_implant(const ModelInfo& model, const std::string& model_path,
   const auto matches =
       match_keys({model, planner.resolver, model_path, qparams.path, options.name_map}, keys);
   require_resolved(matches);
-  for (size_t i = 0; i < qparams.entries.size(); ++i)
+  for (size_t i = 0; i < qparams.entries.size(); ++i) {
+    if (qparams.entries[i].keep_float) {
+      planner.plan_keep_float(qparams.entries[i], matches[i]);
+      continue;
+    }
     for (const TensorRef& ref : matches[i].tensors) planner.plan_entry(qparams.entries[i], ref);
+  }
   return std::move(planner.plan);
 }
 

@@ -1,5 +1,6 @@
 #include "qparam/qparam_file.h"
 
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -41,6 +42,12 @@ std::string printable(const std::string& text) {
     }
   }
   return out;
+}
+
+bool is_float32_name(const std::string& dtype) {
+  std::string lower;
+  for (char c : dtype) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "float32";
 }
 
 class EntryReader {
@@ -95,8 +102,24 @@ class EntryReader {
     QParamEntry e;
     e.key = key_;
     const std::string dtype = get_string(obj, "dtype");
+    if (is_float32_name(dtype)) {
+      // An opt-out of quantization, not parameters: anything else in it would be ignored.
+      for (auto it = obj.begin(); it != obj.end(); ++it) {
+        if (it.key() == "dtype") continue;
+        fail(it.key(),
+             "a \"dtype\": \"float32\" entry keeps the tensor float32 and takes no "
+             "other key; remove \"" +
+                 it.key() +
+                 "\" (to give the parameters of its "
+                 "quantized copy, give a quantized entry and name the tensor in --keep-float)");
+      }
+      e.keep_float = true;
+      return e;
+    }
     auto qtype = parse_qtype(dtype);
-    if (!qtype) fail("dtype", "unknown dtype '" + dtype + "', expected one of " + qtype_names());
+    if (!qtype)
+      fail("dtype", "unknown dtype '" + dtype + "', expected one of " + qtype_names() +
+                        ", or float32 to keep the tensor float");
     e.dtype = *qtype;
     const QTypeInfo& qi = qtype_info(e.dtype);
 

@@ -23,6 +23,8 @@ struct QParamEntry {
   std::optional<int32_t> quantized_dimension;  // absent: 0 for per-tensor, required per-channel
   std::optional<npy::Array> value;             // quantized data for a constant, checked for dtype
   std::string scale_file, zerop_file, value_file;  // as written, for messages
+  // {"dtype": "float32"}: the tensor stays float32 (mixed precision); no other field is read.
+  bool keep_float = false;
 };
 
 struct QParamFile {

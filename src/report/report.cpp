@@ -43,6 +43,7 @@ ordered_json float_tensors_json(const std::vector<FloatFinding>& tensors) {
     j["subgraph"] = f.ref.subgraph;
     j["producer"] = f.producer;
     j["users"] = f.users;
+    if (!f.reason.empty()) j["reason"] = f.reason;
     out.push_back(std::move(j));
   }
   return out;
@@ -73,6 +74,20 @@ ordered_json implant_report(const ImplantOptions& options, const ImplantResult& 
     changes.push_back(std::move(j));
   }
   r["changes"] = std::move(changes);
+  ordered_json operators = ordered_json::array();
+  for (const auto& op : result.inserted_operators) {
+    ordered_json j;
+    j["operator"] = op.op;
+    j["subgraph"] = op.subgraph;
+    j["index"] = op.index;
+    j["change"] = origin_name(EditOrigin::Inserted);
+    j["inputs"] = op.inputs;
+    j["outputs"] = op.outputs;
+    j["reason"] = op.reason;
+    operators.push_back(std::move(j));
+  }
+  r["operators"] = std::move(operators);
+  r["float_operators"] = result.float_operators;
   r["float_tensors"] = float_tensors_json(result.float_tensors);
   r["findings"] = findings_json(result.findings);
   r["output_bytes"] = result.output_bytes;

@@ -245,10 +245,12 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
         auto& op = *sg->operators.at(r.op);
         (r.output ? op.outputs : op.inputs).at(r.slot) = r.tensor;
       }
-      std::vector<std::unique_ptr<typename S::OperatorT>> front;
-      for (const auto& o : structure.operators) {
+      std::vector<std::unique_ptr<typename S::OperatorT>> added(structure.operators.size());
+      for (size_t k = 0; k < structure.operators.size(); ++k) {
+        const auto& o = structure.operators[k];
         if (o.subgraph != s) continue;
-        auto op = std::make_unique<typename S::OperatorT>();
+        auto& op = added[k];
+        op = std::make_unique<typename S::OperatorT>();
         op->opcode_index = opcode_index(o.builtin_code, o.version);
         op->inputs = o.inputs;
         op->outputs = o.outputs;
@@ -256,10 +258,11 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
           op->builtin_options.Set(typename S::QuantizeOptionsT());
         if (o.builtin_code == static_cast<int32_t>(S::BuiltinOperator::BuiltinOperator_DEQUANTIZE))
           op->builtin_options.Set(typename S::DequantizeOptionsT());
-        (o.prepend ? front : sg->operators).push_back(std::move(op));
       }
-      sg->operators.insert(sg->operators.begin(), std::make_move_iterator(front.begin()),
-                           std::make_move_iterator(front.end()));
+      std::vector<std::unique_ptr<typename S::OperatorT>> ordered;
+      for (const OperatorSlot& slot : operator_order(sg->operators.size(), structure, s))
+        ordered.push_back(std::move((slot.added ? added : sg->operators)[slot.index]));
+      sg->operators = std::move(ordered);
       subgraphs_out.push_back(S::SubGraph::Pack(fbb, sg.get()));
     }
     subgraphs_vec = fbb.CreateVector(subgraphs_out);

@@ -276,6 +276,16 @@ def ref_chain(case, qp, inputs):
             if step["op"] == "RESHAPE":
                 values[step["output"]] = values[step["inputs"][0]].reshape(step["shape"])
                 continue
+            if step["op"] == "FLOAT_TANH":
+                # Mixed precision: DEQUANTIZE, TANH in float32, QUANTIZE (round half away, as
+                # TFLite's quantize kernel) with the output's qparam.json parameters.
+                qi, qo = qp[step["inputs"][0]], qp[step["output"]]
+                x = (values[step["inputs"][0]] - qi.zp[0]).astype(np.float32) * qi.scale[0]
+                y = np.tanh(x).astype(np.float32) / np.float32(qo.scale[0])
+                lo, hi = RANGE[qo.dtype]
+                values[step["output"]] = np.clip(np.vectorize(tf_round)(y.astype(np.float64)) +
+                                                 qo.zp[0], lo, hi).astype(np.int64)
+                continue
             refs = REFS[step["op"]](step, qp, [values[t] for t in step["inputs"]])
             values[step["output"]] = refs.get(kind, refs["tflite"])
             if kind == "tflite":
@@ -315,7 +325,7 @@ def check_case(args, d, name):
     case, qp, inputs = load_case(d)
     out_model = os.path.join(d, "quantized.tflite")
     rc, log = run([args.q_implant, os.path.join(d, "model.tflite"), os.path.join(d, "qparam.json"),
-                   out_model])
+                   out_model] + case.get("q_implant_args", []))
     if rc != 0:
         return ["q-implant failed (exit %d): %s" % (rc, log.strip())], None
     rt = RUNTIME_NAME[args.runtime]

@@ -496,6 +496,95 @@ void chain(const std::string& root, const std::string& name, uint64_t seed) {
   finish(c, b);
 }
 
+// Mixed precision: ifm -> FULLY_CONNECTED (uint8) -> hidden -> TANH (kept float by
+// --keep-float) -> act -> FULLY_CONNECTED (uint8) -> ofm. q-implant inserts a DEQUANTIZE before
+// TANH and a QUANTIZE (with act's qparam.json parameters) after it.
+void mixed(const std::string& root, const std::string& name, uint64_t seed) {
+  Case c{name, root + "/" + name};
+  mkdir_p(c.dir);
+  Rng rng{seed};
+  const Act& act = kU8;
+  const float in_scale = 0.05f, w1_scale = 0.01f, w2_scale = 0.008f;
+  const int64_t in_zp = 120, w1_zp = 128, w2_zp = 131;
+  std::vector<int32_t> w1q, w2q;
+  const std::vector<float> w1 = make_weights(rng, {4, 6}, {w1_scale}, w1_zp, 0, 255, &w1q);
+  const int rows = 4;
+  const auto xq = make_input(rng, act, {rows, 6}, c.dir, 0);
+  std::vector<float> h(rows * 4);
+  for (int r = 0; r < rows; ++r)
+    for (int o = 0; o < 4; ++o)
+      for (int i = 0; i < 6; ++i)
+        h[r * 4 + o] += static_cast<float>(xq[r * 6 + i] - in_zp) * in_scale * w1[o * 6 + i];
+  float h_scale, a_scale = 2.0f / 256, out_scale;
+  int64_t h_zp, a_zp = 128, out_zp;
+  out_params(act, *std::min_element(h.begin(), h.end()), *std::max_element(h.begin(), h.end()),
+             &h_scale, &h_zp);
+  const std::vector<float> w2 = make_weights(rng, {3, 4}, {w2_scale}, w2_zp, 0, 255, &w2q);
+  std::vector<float> of(rows * 3);
+  for (int r = 0; r < rows; ++r)
+    for (int o = 0; o < 3; ++o)
+      for (int i = 0; i < 4; ++i) of[r * 3 + o] += std::tanh(h[r * 4 + i]) * w2[o * 4 + i];
+  out_params(act, *std::min_element(of.begin(), of.end()), *std::max_element(of.begin(), of.end()),
+             &out_scale, &out_zp);
+
+  qt::ModelBuilder b(Format::TFLite);
+  const int32_t ifm = b.tensor("ifm", {rows, 6});
+  const int32_t ker1 = b.constant("ker1", {4, 6}, w1);
+  const int32_t bias1 = b.constant("bias1", {4}, std::vector<float>(4, 0.0f));
+  const int32_t hid = b.tensor("hidden", {rows, 4});
+  const int32_t a = b.tensor("act", {rows, 4});
+  const int32_t ker2 = b.constant("ker2", {3, 4}, w2);
+  const int32_t bias2 = b.constant("bias2", {3}, std::vector<float>(3, 0.0f));
+  const int32_t ofm = b.tensor("ofm", {rows, 3});
+  b.op(tflite::BuiltinOperator_FULLY_CONNECTED, {ifm, ker1, bias1}, {hid});
+  b.op(tflite::BuiltinOperator_TANH, {hid}, {a});
+  b.op(tflite::BuiltinOperator_FULLY_CONNECTED, {a, ker2, bias2}, {ofm});
+  b.inputs({ifm});
+  b.outputs({ofm});
+
+  qt::QParamSpec s_ker1{"ker1", "uint8", {w1_scale}, {w1_zp}};
+  s_ker1.value_descr = "|u1";
+  s_ker1.value_shape = {4, 6};
+  s_ker1.value_bytes = bytes_of(w1q, "uint8");
+  qt::QParamSpec s_ker2{"ker2", "uint8", {w2_scale}, {w2_zp}};
+  s_ker2.value_descr = "|u1";
+  s_ker2.value_shape = {3, 4};
+  s_ker2.value_bytes = bytes_of(w2q, "uint8");
+  qt::QParamSpec s_bias1{"bias1", "int32", {in_scale * w1_scale}, {0}};
+  s_bias1.value_descr = "<i4";
+  s_bias1.value_shape = {4};
+  s_bias1.value_bytes = bytes_of(std::vector<int32_t>(4, 0), "int32");
+  qt::QParamSpec s_bias2{"bias2", "int32", {a_scale * w2_scale}, {0}};
+  s_bias2.value_descr = "<i4";
+  s_bias2.value_shape = {3};
+  s_bias2.value_bytes = bytes_of(std::vector<int32_t>(3, 0), "int32");
+  c.specs = {{"ifm", act.dtype, {in_scale}, {in_zp}},
+             s_ker1,
+             s_bias1,
+             s_bias2,
+             {"hidden", act.dtype, {h_scale}, {h_zp}},
+             {"act", act.dtype, {a_scale}, {a_zp}},  // the QUANTIZE after the float TANH
+             s_ker2,
+             {"ofm", act.dtype, {out_scale}, {out_zp}}};
+
+  c.meta["op"] = "CHAIN";
+  c.meta["inputs"] = {"ifm"};
+  c.meta["output"] = "ofm";
+  c.meta["q_implant_args"] = {"--keep-float", "act"};
+  c.meta["chain"] = json::array({{{"op", "FULLY_CONNECTED"},
+                                  {"inputs", {"ifm"}},
+                                  {"output", "hidden"},
+                                  {"weights", "ker1"},
+                                  {"bias", "bias1"}},
+                                 {{"op", "FLOAT_TANH"}, {"inputs", {"hidden"}}, {"output", "act"}},
+                                 {{"op", "FULLY_CONNECTED"},
+                                  {"inputs", {"act"}},
+                                  {"output", "ofm"},
+                                  {"weights", "ker2"},
+                                  {"bias", "bias2"}}});
+  finish(c, b);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -524,6 +613,7 @@ int main(int argc, char** argv) {
     avgpool(root, "avgpool_u8", kU8, 10);
     avgpool(root, "avgpool_i8", kI8, 11);
     chain(root, "chain_u8", 14);
+    mixed(root, "mixed_u8", 15);
   } catch (const std::exception& e) {
     std::cerr << "make_models: " << e.what() << "\n";
     return 1;
