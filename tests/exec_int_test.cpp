@@ -904,7 +904,11 @@ TEST(IntegerEndToEnd, FullyConnectedReluThenAddInCircle) {
 // result is also written as interp_out0.npy and compared by check.py's own, independent numpy
 // implementation of TFLite's integer kernels, which it must match exactly.
 
-TEST(IntegerArmNN, CheckPyCasesMatchArmNNWithinOneLsbAndTfliteReferenceExactly) {
+// Runs every case of a tools/armnn-run/check.py work folder (tests/runtime runs it as
+// interpreter_runtime.matches_reference): the interpreter must equal check.py's independent
+// numpy TFLite-integer reference exactly, and be within 1 LSB of each runtime that ran the
+// case (Arm NN's CpuRef computes in float; LiteRT's XNNPACK requantizes in fp32).
+TEST(IntegerArmNN, CheckPyCasesMatchTfliteReferenceExactlyAndRuntimesWithinOneLsb) {
   const char* work = std::getenv("QIMPLANT_ARMNN_WORK");
   if (work == nullptr) {
     GTEST_SKIP() << "set QIMPLANT_ARMNN_WORK to the --work folder of a tools/armnn-run/check.py "
@@ -912,10 +916,13 @@ TEST(IntegerArmNN, CheckPyCasesMatchArmNNWithinOneLsbAndTfliteReferenceExactly) 
   }
   std::vector<std::string> cases;
   for (const auto& entry : std::filesystem::directory_iterator(work)) {
-    if (std::filesystem::exists(entry.path() / "armnn_out0.npy")) cases.push_back(entry.path());
+    if (std::filesystem::exists(entry.path() / "quantized.tflite") &&
+        std::filesystem::exists(entry.path() / "case.json")) {
+      cases.push_back(entry.path());
+    }
   }
   std::sort(cases.begin(), cases.end());
-  ASSERT_FALSE(cases.empty()) << "no case with armnn_out0.npy under " << work;
+  ASSERT_FALSE(cases.empty()) << "no case with quantized.tflite under " << work;
   for (const std::string& dir : cases) {
     const auto file = ModelFile::open(dir + "/quantized.tflite");
     const Interpreter interpreter(*file);
@@ -928,15 +935,21 @@ TEST(IntegerArmNN, CheckPyCasesMatchArmNNWithinOneLsbAndTfliteReferenceExactly) 
                              t.quant.zero_point, npy::to_int64(a), t.quant.quantized_dimension));
     }
     const std::vector<int64_t> got = ints(interpreter.run(in)[sg.outputs[0]]);
-    const std::vector<int64_t> armnn = npy::to_int64(npy::load(dir + "/armnn_out0.npy"));
-    ASSERT_EQ(got.size(), armnn.size()) << dir;
-    size_t equal = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-      EXPECT_LE(std::abs(got[i] - armnn[i]), 1) << dir << " element " << i;
-      equal += got[i] == armnn[i];
-    }
     std::cout << std::filesystem::path(dir).filename().string() << ": " << got.size()
-              << " elements, " << equal << " equal to Arm NN\n";
+              << " elements";
+    for (const char* runtime : {"armnn", "litert"}) {
+      const std::string out = dir + "/" + runtime + "_out0.npy";
+      if (!std::filesystem::exists(out)) continue;
+      const std::vector<int64_t> theirs = npy::to_int64(npy::load(out));
+      ASSERT_EQ(got.size(), theirs.size()) << dir << " " << runtime;
+      size_t equal = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_LE(std::abs(got[i] - theirs[i]), 1) << dir << " " << runtime << " element " << i;
+        equal += got[i] == theirs[i];
+      }
+      std::cout << ", " << equal << " equal to " << runtime;
+    }
+    std::cout << "\n";
     std::vector<int32_t> out32(got.begin(), got.end());
     npy::save(dir + "/interp_out0.npy", out32, {static_cast<int64_t>(got.size())});
   }
@@ -949,7 +962,7 @@ TEST(IntegerArmNN, CheckPyCasesMatchArmNNWithinOneLsbAndTfliteReferenceExactly) 
       "bad = 0\n"
       "for d in sys.argv[1:]:\n"
       "    case, qp, inputs = check.load_case(d)\n"
-      "    tfl = check.REFS[case['op']](case, qp, inputs)[0].reshape(-1)\n"
+      "    tfl = check.REFS[case['op']](case, qp, inputs)['tflite'].reshape(-1)\n"
       "    got = np.load(os.path.join(d, 'interp_out0.npy')).astype(np.int64)\n"
       "    n = int((got != tfl).sum())\n"
       "    print(os.path.basename(d), 'differs from the tflite reference at', n)\n"
