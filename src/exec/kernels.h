@@ -10,7 +10,8 @@
 //              ...): any element type;                                     (kernels_generic.cpp)
 //   float    - float32 in, float32 out;                                      (kernels_float.cpp)
 //   integer  - everything with quantized operands, following the integer-only arithmetic of
-//              TFLite's reference kernels (bit-exact), plus QUANTIZE / DEQUANTIZE.  (kernels_int.cpp)
+//              TFLite's reference kernels (bit-exact), plus QUANTIZE / DEQUANTIZE.
+//              (kernels_int.cpp)
 #pragma once
 
 #include <cstdint>

@@ -9,53 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "exec/kernels.h"
+#include "exec/kernel_support.h"
 #include "util/error.h"
 
 namespace qimplant::exec {
 
 namespace {
 
-// BuiltinOperator values, identical in the circle and tflite schemas.
-enum Op : int32_t {
-  kAdd = 0,
-  kAveragePool2D = 1,
-  kConcatenation = 2,
-  kConv2D = 3,
-  kDepthwiseConv2D = 4,
-  kFullyConnected = 9,
-  kLogistic = 14,
-  kMaxPool2D = 17,
-  kMul = 18,
-  kRelu = 19,
-  kReluN1To1 = 20,
-  kRelu6 = 21,
-  kSoftmax = 25,
-  kTanh = 28,
-  kMean = 40,
-  kSub = 41,
-  kDiv = 42,
-  kSum = 74,
-  kLeakyRelu = 98,
-};
-
-using Inputs = std::vector<const Value*>;
-using Outputs = std::vector<Value*>;
-using Shape = std::vector<int32_t>;
-
-[[noreturn]] void fail(const Node& node, const std::string& message) {
-  throw Error(describe(node) + ": " + message);
-}
-
-std::string shape_str(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-std::string type_str(int8_t type) {
-  return tensor_type_name(Format::Circle, type);
-}
+using namespace ops;
 
 void expect_float(const Node& node, const std::string& label, const Value& v) {
   if (v.type != static_cast<int8_t>(TensorType::Float32)) {
@@ -552,13 +513,8 @@ void leaky_relu(const Node& node, const Inputs& inputs, Outputs& outputs) {
   unary(node, inputs, outputs, [alpha](float x) { return x > 0.0f ? x : alpha * x; });
 }
 
-struct Entry {
-  int32_t code;
-  Kernel kernel;
-};
-
-const std::vector<Entry>& table() {
-  static const std::vector<Entry> entries = {
+const std::vector<KernelEntry>& table() {
+  static const std::vector<KernelEntry> entries = {
       {kAdd, add},
       {kAveragePool2D, pool<true>},
       {kConcatenation, concatenation},
@@ -585,15 +541,11 @@ const std::vector<Entry>& table() {
 }  // namespace
 
 Kernel find_float_kernel(int32_t code) {
-  for (const Entry& e : table())
-    if (e.code == code) return e.kernel;
-  return nullptr;
+  return find_kernel(table(), code);
 }
 
 std::vector<int32_t> float_kernel_codes() {
-  std::vector<int32_t> codes;
-  for (const Entry& e : table()) codes.push_back(e.code);
-  return codes;
+  return kernel_codes(table());
 }
 
 }  // namespace qimplant::exec

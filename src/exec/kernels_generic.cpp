@@ -8,61 +8,15 @@
 #include <string>
 #include <vector>
 
-#include "exec/kernels.h"
+#include "exec/kernel_support.h"
 #include "model/op_properties.h"
 #include "util/error.h"
 
 namespace qimplant::exec {
 
-std::string describe(const Node& node) {
-  return "operator " + std::to_string(node.index) + " (" + node.type_name + ")";
-}
-
 namespace {
 
-// BuiltinOperator values, identical in the circle and tflite schemas.
-enum Op : int32_t {
-  kConcatenation = 2,
-  kDepthToSpace = 5,
-  kReshape = 22,
-  kSpaceToDepth = 26,
-  kPad = 34,
-  kGather = 36,
-  kTranspose = 39,
-  kSqueeze = 43,
-  kStridedSlice = 45,
-  kSplit = 49,
-  kPadV2 = 60,
-  kSlice = 65,
-  kTile = 69,
-  kExpandDims = 70,
-  kPack = 83,
-  kUnpack = 88,
-  kReverseV2 = 105,
-  kGatherNd = 107,
-  kSplitV = 102,
-  kMirrorPad = 100,
-  kBroadcastTo = 130,
-  kBatchToSpaceNd = 37,
-  kSpaceToBatchNd = 38,
-  kReduceMax = 82,
-  kReduceMin = 89,
-  kResizeNearestNeighbor = 97,
-};
-
-using Inputs = std::vector<const Value*>;
-using Outputs = std::vector<Value*>;
-using Shape = std::vector<int32_t>;
-
-[[noreturn]] void fail(const Node& node, const std::string& message) {
-  throw Error(describe(node) + ": " + message);
-}
-
-std::string shape_str(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+using namespace ops;
 
 const Value& input(const Node& node, const Inputs& inputs, size_t i, const char* role) {
   if (i >= inputs.size() || !inputs[i]) {
@@ -950,13 +904,8 @@ void batch_to_space_nd(const Node& node, const Inputs& inputs, Outputs& outputs)
   out.data = std::move(view.data);
 }
 
-struct Entry {
-  int32_t code;
-  Kernel kernel;
-};
-
-const std::vector<Entry>& table() {
-  static const std::vector<Entry> entries = {
+const std::vector<KernelEntry>& table() {
+  static const std::vector<KernelEntry> entries = {
       {kReshape, reshape},
       {kSqueeze, squeeze},
       {kExpandDims, expand_dims},
@@ -995,9 +944,7 @@ bool same_params(const Value& a, const Value& b) {
 
 Kernel find_generic_kernel(const Node& node, const std::vector<const Value*>& inputs,
                            const std::vector<Value*>& outputs) {
-  Kernel kernel = nullptr;
-  for (const Entry& e : table())
-    if (e.code == node.code) kernel = e.kernel;
+  const Kernel kernel = find_kernel(table(), node.code);
   if (!kernel || outputs.empty()) return nullptr;
   const OpProperty* property = op_property(node.code);
   const size_t data = property ? static_cast<size_t>(property->data_input) : 0;
@@ -1021,9 +968,7 @@ Kernel find_generic_kernel(const Node& node, const std::vector<const Value*>& in
 }
 
 std::vector<int32_t> generic_kernel_codes() {
-  std::vector<int32_t> codes;
-  for (const Entry& e : table()) codes.push_back(e.code);
-  return codes;
+  return kernel_codes(table());
 }
 
 }  // namespace qimplant::exec

@@ -21,56 +21,14 @@
 #include <vector>
 
 #include "exec/fixed_point.h"
-#include "exec/kernels.h"
+#include "exec/kernel_support.h"
 #include "util/error.h"
 
 namespace qimplant::exec {
 
 namespace {
 
-// BuiltinOperator values, identical in the circle and tflite schemas.
-enum Op : int32_t {
-  kAdd = 0,
-  kAveragePool2D = 1,
-  kConcatenation = 2,
-  kConv2D = 3,
-  kDepthwiseConv2D = 4,
-  kDequantize = 6,
-  kFullyConnected = 9,
-  kLogistic = 14,
-  kMaxPool2D = 17,
-  kMul = 18,
-  kRelu = 19,
-  kReluN1To1 = 20,
-  kRelu6 = 21,
-  kSoftmax = 25,
-  kTanh = 28,
-  kPad = 34,
-  kMean = 40,
-  kSub = 41,
-  kPadV2 = 60,
-  kReduceMax = 82,
-  kReduceMin = 89,
-  kLeakyRelu = 98,
-  kQuantize = 114,
-};
-
-using Inputs = std::vector<const Value*>;
-using Outputs = std::vector<Value*>;
-
-std::string type_str(int8_t type) {
-  return tensor_type_name(Format::Circle, type);
-}
-
-[[noreturn]] void fail(const Node& node, const std::string& message) {
-  throw Error(describe(node) + ": " + message);
-}
-
-std::string shape_str(const std::vector<int32_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+using namespace ops;
 
 // One operand with the words that name it in messages: "input 1 (weights, tensor 7)".
 struct Arg {
@@ -802,23 +760,15 @@ void mul(const Node& node, const Inputs& inputs, Outputs& outputs) {
 
 // Defined in the second half of this file, after the kernels it lists.
 namespace {
-struct Entry {
-  int32_t code;
-  Kernel kernel;
-};
-const std::vector<Entry>& table();
+const std::vector<KernelEntry>& table();
 }  // namespace
 
 Kernel find_integer_kernel(int32_t code) {
-  for (const Entry& e : table())
-    if (e.code == code) return e.kernel;
-  return nullptr;
+  return find_kernel(table(), code);
 }
 
 std::vector<int32_t> integer_kernel_codes() {
-  std::vector<int32_t> codes;
-  for (const Entry& e : table()) codes.push_back(e.code);
-  return codes;
+  return kernel_codes(table());
 }
 
 namespace {
@@ -1650,8 +1600,8 @@ void checked(const Node& node, const Inputs& inputs, Outputs& outputs) {
   K(node, inputs, outputs);
 }
 
-const std::vector<Entry>& table() {
-  static const std::vector<Entry> entries = {
+const std::vector<KernelEntry>& table() {
+  static const std::vector<KernelEntry> entries = {
       {kAdd, checked<add>},
       {kAveragePool2D, checked<average_pool_2d>},
       {kConcatenation, checked<concatenation>},
