@@ -3,7 +3,8 @@
 # once with `value` npy files and once quantizing from float, and compare wall time and peak RSS
 # with `cp` of the same file, all in one run on the same files. Two models: --size-mb (default
 # 1024, buffers inline) and --large-mb (default 3072, buffers external, as converters write past
-# 2 GB; 0 skips it), where `inspect` and `check` of the output are timed too.
+# 2 GB; 0 skips it), where `inspect` of the input and output and `check` of the output are
+# timed too.
 #
 #   bench/bench.sh [--size-mb N] [--large-mb N] [--format circle|tflite] [--runs N] [--keep]
 #
@@ -132,6 +133,7 @@ for m in "${!model_dirs[@]}"; do
   add_row "$m" value "q-implant, value npy" "$d/out_value.$format"
   add_row "$m" float "q-implant, from float" "$d/out_float.$format"
   if [ "$m" -eq 1 ]; then
+    add_row "$m" inspect_in "q-implant inspect (float input)" ""
     add_row "$m" inspect "q-implant inspect (output)" ""
     add_row "$m" check "q-implant check (output)" ""
   fi
@@ -147,6 +149,7 @@ command_for() {  # row index -> cmd
     cp_fsync) cmd=(bash -c "$cp_fsync" _ "$model" "$out") ;;
     value) cmd=("$qimplant" -q "$model" "$d/qparam_value.json" "$out") ;;
     float) cmd=("$qimplant" -q "$model" "$d/qparam_float.json" "$out") ;;
+    inspect_in) cmd=("$qimplant" inspect "$model") ;;
     inspect) cmd=("$qimplant" inspect "$float_out") ;;
     check) cmd=("$qimplant" check "$float_out") ;;
   esac
@@ -190,7 +193,7 @@ maximum() { tr ' ' '\n' | grep . | sort -g | tail -n 1; }
 fs=$(df -PT "$work" | awk 'NR == 2 { print $2 }')
 echo
 echo "q-implant benchmark, $format; per model: FULLY_CONNECTED layers with per-channel int8 weights,"
-echo "  per-channel int32 biases, int8 activations; inspect and check read the from-float output"
+echo "  per-channel int32 biases, int8 activations; inspect reads the float input and the from-float output, check the output"
 echo "  $runs runs per command, interleaved; wall and CPU (user + sys): median; peak RSS (GNU time %M): max"
 echo "  warm page cache for every command (inputs read once before; sync before each run, untimed)"
 echo "  $(nproc) CPUs, $fs on $base, load average before $load_before, after $load_after"
@@ -214,7 +217,7 @@ for i in "${!labels[@]}"; do
   rss=$(maximum <<<"${rsss[$i]}")
   cpu=$(median <<<"${cpus[$i]}")
   case "${kinds[$i]}" in value | float) show_rss=1 ;; *) show_rss=0 ;; esac
-  case "${kinds[$i]}" in inspect | check) show_cp=0 ;; *) show_cp=1 ;; esac
+  case "${kinds[$i]}" in inspect | inspect_in | check) show_cp=0 ;; *) show_cp=1 ;; esac
   awk -v mo="$((m + 1)) ${model_sizes[$m]}M" -v l="${labels[$i]}" -v w="$wall" -v c="$cp_wall" \
     -v r="$rss" -v s="${sizes[$i]}" -v sr="$show_rss" -v sc="$show_cp" -v u="$cpu" -v all="${walls[$i]}" 'BEGIN {
       ratio = (sr && s > 0) ? sprintf("%10.2fx", r * 1024 / s) : sprintf("%11s", "-")

@@ -959,6 +959,20 @@ TEST_F(EvalEndToEnd, CliExitCodesAndJson) {
   EXPECT_EQ(r.status, 0) << r;
   EXPECT_TRUE(file_exists(dir_.file("kept.circle")));
   EXPECT_TRUE(has(r.out, "vs " + dir_.file("kept.circle"))) << r;
+  // The implant's own options apply with --implant (here the float interface), and only there.
+  r = run_cli("eval " + quote(float_path_) + " --implant " + quote(dir_.file("good/qparam.json")) +
+              " --input-type float32 --output-type float32 --implant-output " +
+              quote(dir_.file("kept_float_io.circle")) + " --min-snr 30");
+  EXPECT_EQ(r.status, 0) << r;
+  {
+    const auto kept = ModelFile::open(dir_.file("kept_float_io.circle"));
+    const SubgraphInfo& sg = kept->info().subgraphs[0];
+    for (int32_t t : sg.inputs) EXPECT_EQ(sg.tensors[t].type, 0) << sg.tensors[t].name;
+    for (int32_t t : sg.outputs) EXPECT_EQ(sg.tensors[t].type, 0) << sg.tensors[t].name;
+  }
+  r = run_cli("eval " + models + " --rules one");
+  EXPECT_EQ(r.status, 2) << r;
+  EXPECT_TRUE(has(r.err, "--rules needs --implant")) << r;
 
   // Inputs from npy files, and their errors.
   npy::save(dir_.file("x.npy"), wave(32, 0.3, 0, 0.9), {1, 4, 4, 2});

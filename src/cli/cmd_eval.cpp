@@ -7,6 +7,7 @@
 
 #include "check/rule_check.h"
 #include "cli/commands.h"
+#include "cli/implant_flags.h"
 #include "eval/eval.h"
 
 namespace qimplant::cli {
@@ -16,6 +17,9 @@ Subcommand add_eval_command(CLI::App& app) {
     eval::EvalOptions options;
     std::vector<std::string> inputs;
     std::string implant, implant_output;
+    ImplantOptions implant_options;  // the implant flags below, used with --implant
+    ImplantFlags implant_flags;
+    std::vector<CLI::Option*> implant_flag_options;
     double max_error = 0, min_snr = 0;
     bool json = false;
     CLI::Option *max_error_opt = nullptr, *min_snr_opt = nullptr;
@@ -59,6 +63,9 @@ Subcommand add_eval_command(CLI::App& app) {
                   "and evaluate the result");
   sub->add_option("--implant-output", args->implant_output,
                   "with --implant: keep the implanted model at this path");
+  args->implant_flag_options = add_implant_flags(*sub, args->implant_options, args->implant_flags);
+  for (CLI::Option* opt : args->implant_flag_options)
+    opt->group("Implant options (with --implant)");
   return {sub, [args]() {
             eval::EvalOptions& o = args->options;
             if (args->implant.empty() == o.quantized_model.empty()) {
@@ -72,6 +79,12 @@ Subcommand add_eval_command(CLI::App& app) {
               std::cerr << "q-implant eval: --implant-output needs --implant\n";
               return 2;
             }
+            for (const CLI::Option* opt : args->implant_flag_options) {
+              if (opt->count() > 0 && args->implant.empty()) {
+                std::cerr << "q-implant eval: " << opt->get_name() << " needs --implant\n";
+                return 2;
+              }
+            }
             for (const auto& s : args->inputs) {
               const auto eq = s.find('=');
               o.inputs.push_back({s.substr(0, eq), s.substr(eq + 1)});
@@ -83,7 +96,8 @@ Subcommand add_eval_command(CLI::App& app) {
             if (args->implant.empty()) {
               result = eval::evaluate(o);
             } else {
-              ImplantOptions implant;
+              ImplantOptions implant = args->implant_options;
+              apply_implant_flags(args->implant_flags, implant);
               implant.input = o.float_model;
               implant.qparam = args->implant;
               implant.output = args->implant_output;

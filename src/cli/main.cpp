@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/implant_flags.h"
 #include "implant.h"
 #include "report/report.h"
 #include "util/error.h"
@@ -111,64 +112,18 @@ int main(int argc, char** argv) {
   app.add_option("--input", o.input, "same as the first positional argument");
   app.add_option("--param,--qparam", o.qparam, "same as the second positional argument");
   app.add_option("--output", o.output, "same as the third positional argument");
-  std::string rounding = "half-even";
-  app.add_option("--rounding", rounding,
-                 "how halves round when quantizing float constants: half-even (PyTorch) or "
-                 "half-away (TFLite)")
-      ->check(CLI::IsMember({"half-even", "half-away"}))
-      ->capture_default_str();
-  bool no_propagate = false;
-  app.add_flag("--no-propagate", no_propagate,
-               "do not carry parameters through value-preserving ops (Reshape, Transpose, ...)");
-  app.add_flag("--allow-float", o.allow_float,
-               "mixed precision: tensors without parameters stay float32 and their operators "
-               "run in float, with DEQUANTIZE / QUANTIZE inserted at each boundary");
-  app.add_option("--keep-float", o.keep_float,
-                 "tensors that stay float32 (their operators run in float): names, #<sg>:<name>, "
-                 "re:/glob: patterns or op:TYPE (every output of that operator type), "
-                 "comma-separated")
-      ->delimiter(',');
+  qimplant::cli::ImplantFlags flags;
+  qimplant::cli::add_implant_flags(app, o, flags);
   app.add_flag("--in-place", o.in_place, "allow the output to be the input file");
   app.add_flag("--dry-run", o.dry_run, "check everything and report, but write nothing");
-  std::vector<std::string> no_derive;
-  app.add_option("--no-derive", no_derive,
-                 "rules not to apply to what qparam.json leaves out: bias, fixed, same-scale, "
-                 "constants, all")
-      ->delimiter(',')
-      ->check(CLI::IsMember({"bias", "fixed", "same-scale", "constants", "all"}));
-  std::string rules;
-  app.add_option("--rules", rules,
-                 "target whose rules apply: one (default for circle) or tflite (default for "
-                 "tflite)")
-      ->check(CLI::IsMember({"one", "tflite"}));
-  app.add_option("--input-type", o.interface.inputs,
-                 "keep model inputs float32 with a QUANTIZE after them: float32 for all inputs, "
-                 "or one type per input (float32 or the implanted type), comma-separated")
-      ->delimiter(',');
-  app.add_option("--output-type", o.interface.outputs,
-                 "keep model outputs float32 with a DEQUANTIZE before them (as --input-type)")
-      ->delimiter(',');
-  app.add_flag("--force", o.force,
-               "write even when the rule check finds errors (they are printed)");
-  bool no_check = false;
-  app.add_flag("--no-check", no_check, "skip the per-operator rule check");
   std::string report;
   app.add_option("--report", report,
                  "write a JSON report of every change and finding to this file");
   bool verbose = false, quiet = false;
   app.add_flag("-v,--verbose", verbose, "print every tensor changed");
   app.add_flag("-q,--quiet", quiet, "print nothing on success");
-  std::string buffers = "auto";
-  app.add_option("--buffers", buffers,
-                 "where buffer data goes: inline (in the FlatBuffer, < 2 GB), external (after it, "
-                 "offset/size) or auto (the input's layout; external past 2 GB)")
-      ->check(CLI::IsMember({"auto", "inline", "external"}))
-      ->capture_default_str();
   // Hidden, for tests: the size at which --buffers auto switches to external.
   app.add_option("--external-threshold-for-tests", o.external_threshold_for_tests)->group("");
-  app.add_option("--name-map", o.name_map,
-                 "JSON object mapping qparam.json keys to model tensor names, applied before "
-                 "lookup");
 
   // Subcommands register here; each is chosen by its name as the first argument.
   std::vector<qimplant::cli::Subcommand> subcommands;
@@ -217,21 +172,7 @@ int main(int argc, char** argv) {
     std::cerr << "q-implant: " << e.what() << "\nRun with --help for usage.\n";
     return 2;
   }
-  o.propagate = !no_propagate;
-  o.check_rules = !no_check;
-  for (const auto& d : no_derive) {
-    const bool all = d == "all";
-    if (all || d == "bias") o.derive.bias = false;
-    if (all || d == "fixed") o.derive.fixed_outputs = false;
-    if (all || d == "same-scale") o.derive.same_scale = false;
-    if (all || d == "constants") o.derive.constants = false;
-  }
-  if (!rules.empty()) o.target = qimplant::parse_target(rules);
-  o.buffers = buffers == "inline"     ? qimplant::BufferLayout::Inline
-              : buffers == "external" ? qimplant::BufferLayout::External
-                                      : qimplant::BufferLayout::Auto;
-  o.rounding = rounding == "half-away" ? qimplant::Rounding::HalfAwayFromZero
-                                       : qimplant::Rounding::HalfToEven;
+  qimplant::cli::apply_implant_flags(flags, o);
 
   const auto progress = qimplant::Progress::for_stderr(quiet);
   o.progress = progress.get();
