@@ -196,8 +196,8 @@ std::pair<double, double> random_range(const ModelFile& float_model, const Model
     if (q.tensors[qt].name != name) continue;
     const TensorInfo* view = quantized_view(q, qt);
     if (!view) break;
-    int64_t lo, hi;
-    integer_range(view->type, &lo, &hi);
+    int64_t lo = 0, hi = 0;
+    if (!integer_range(view->type, &lo, &hi)) break;
     const double scale = view->quant.scale[0];
     const double zp =
         static_cast<double>(view->quant.zero_point.empty() ? 0 : view->quant.zero_point[0]);
