@@ -8,11 +8,14 @@
 #include "eval/constants.h"
 #include "eval/inputs.h"
 #include "model/op_properties.h"
+#include "schema/circle_generated.h"
 
 namespace qimplant::eval {
 namespace {
 
-constexpr int32_t kConv2D = 3, kDepthwise = 4, kFullyConnected = 9;
+constexpr int32_t kConv2D = circle::BuiltinOperator_CONV_2D;
+constexpr int32_t kDepthwise = circle::BuiltinOperator_DEPTHWISE_CONV_2D;
+constexpr int32_t kFullyConnected = circle::BuiltinOperator_FULLY_CONNECTED;
 // A fitted factor explains nothing when it has almost as many elements to fit as freedom to
 // fit them (a one-element bias always fits): at least this many elements per factor.
 constexpr size_t kMinPerFactor = 4;

@@ -13,12 +13,13 @@
 #include "eval/constants.h"
 #include "exec/interpreter.h"
 #include "io/npy.h"
+#include "schema/circle_generated.h"
 #include "util/error.h"
 
 namespace qimplant::eval {
 namespace {
 
-constexpr int32_t kDequantize = 6;
+constexpr int32_t kDequantize = circle::BuiltinOperator_DEQUANTIZE;
 
 std::string num(double v) {
   char text[32];

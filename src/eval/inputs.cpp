@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "io/npy.h"
+#include "schema/circle_generated.h"
 #include "util/error.h"
 
 namespace qimplant::eval {
@@ -47,8 +48,8 @@ const TensorInfo* quantized_view(const SubgraphInfo& g, int32_t input) {
       reader = &op;
     }
   }
-  if (!reader || reader->builtin_code != 114 /* QUANTIZE */ || reader->outputs.size() != 1 ||
-      reader->outputs[0] < 0)
+  if (!reader || reader->builtin_code != circle::BuiltinOperator_QUANTIZE ||
+      reader->outputs.size() != 1 || reader->outputs[0] < 0)
     return nullptr;
   const TensorInfo& q = g.tensors[reader->outputs[0]];
   if (integer_range(q.type, &lo, &hi) && q.quant.scale.size() == 1) return &q;
