@@ -41,10 +41,12 @@ import torch.nn.functional as F
 try:  # torch >= 1.13 keeps the quantized modules under torch.ao.nn
     import torch.ao.nn.quantized as nnq
     import torch.ao.nn.quantized.dynamic as nnqd
-    import torch.ao.nn.intrinsic.quantized as nniq
 except ImportError:  # pragma: no cover - older torch
     import torch.nn.quantized as nnq
     import torch.nn.quantized.dynamic as nnqd
+try:  # torch >= 2.0
+    import torch.ao.nn.intrinsic.quantized as nniq
+except ImportError:  # torch 1.13
     import torch.nn.intrinsic.quantized as nniq
 import torch.ao.quantization as tq
 from torch.ao.quantization.fake_quantize import FakeQuantizeBase
@@ -269,10 +271,11 @@ def _fn_name(t):
     if isinstance(t, torch._ops.OpOverloadPacket) or isinstance(
             t, getattr(torch._ops, "OpOverload", ())):
         return "torch.ops." + str(t)
-    mod = getattr(t, "__module__", None)
-    if mod is None:  # torch's C functions (torch.flatten, torch.cat)
-        return "torch." + getattr(t, "__name__", str(t))
-    return f"{mod}.{getattr(t, '__qualname__', None) or getattr(t, '__name__', str(t))}"
+    mod = getattr(t, "__module__", None) or "torch"
+    name = getattr(t, "__qualname__", None) or getattr(t, "__name__", None) or str(t)
+    if name.startswith("_"):  # torch's C functions: torch._VariableFunctionsClass.flatten
+        name = getattr(t, "__name__", name)
+    return f"{mod}.{name}"
 
 
 def _describe(n, mods):

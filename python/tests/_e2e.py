@@ -97,8 +97,11 @@ def _nhwc(a):
     return a.transpose(0, 2, 3, 1) if a.ndim == 4 else a
 
 
-def run(tmp, name, variant, qat=False, match_structure=False, from_prepared=True, force=False):
-    """Returns (number of keys, max |LiteRT - torch| in LSB, number of output elements)."""
+def run(tmp, name, variant, qat=False, match_structure=False, from_prepared=True, force=False,
+        tamper=None):
+    """`tamper(qparam_dir)`, when given, edits the exported files before the implant.
+
+    Returns (number of keys, max |LiteRT - torch| in LSB, number of output elements)."""
     os.makedirs(tmp, exist_ok=True)
     q, prepared, fl = _nets.converted(name, variant, qat)
     x = _nets.inputs(name, seed=3)[0].contiguous()
@@ -108,6 +111,8 @@ def run(tmp, name, variant, qat=False, match_structure=False, from_prepared=True
     graph = json.load(open(os.path.join(qdir, "qparam.graph.json")))
     if variant == "qnnpack":
         as_uint8_weights(qdir)
+    if tamper:
+        tamper(qdir)
 
     onnx_model = _tflite.onnx_export(fl, x)
     float_model = os.path.join(tmp, "float.tflite")
