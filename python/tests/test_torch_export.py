@@ -89,7 +89,7 @@ def check_converted(q, x, got):
             assert we["dtype"] == DT[w.dtype]
             assert we["value"].dtype == value.dtype and we["value"].shape == value.shape
             np.testing.assert_array_equal(we["value"], value)
-            if w.qscheme() == torch.per_channel_affine or w.qscheme() == torch.per_channel_symmetric:
+            if w.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
                 sw = w.q_per_channel_scales().double().numpy()
                 assert we["quantized_dimension"] == axes[w.q_per_channel_axis()]
                 np.testing.assert_array_equal(we["scale"], sw.astype(np.float32))
@@ -110,8 +110,8 @@ def check_converted(q, x, got):
                 np.testing.assert_array_equal(
                     be["value"], np.rint(b.double().numpy() / s.astype(np.float32)))
                 checked.add(name + ".bias")
-        elif name in seen and seen[name][1] is not None and isinstance(seen[name][1], torch.Tensor) \
-                and seen[name][1].is_quantized and not isinstance(m, (nn.Identity,)):
+        elif name in seen and isinstance(seen[name][1], torch.Tensor) \
+                and seen[name][1].is_quantized and not isinstance(m, nn.Identity):
             # Ops without parameters: ReLU6, pools, FloatFunctional add / cat.
             check_activation(got[name], seen[name][1])
             checked.add(name)
@@ -312,7 +312,8 @@ def test_unknown_quantized_module_is_refused(tmp_path):
     x = torch.randn(1, 3, 4, 4)
     m(x)
     q = tq.convert(m)
-    assert type(q.act).__name__ == "ELU" and type(q.act).__module__.startswith("torch.ao.nn.quantized")
+    assert type(q.act).__name__ == "ELU"
+    assert type(q.act).__module__.startswith("torch.ao.nn.quantized")
     with pytest.raises(ExportError, match=r"module 'act' \(torch\.ao\.nn\.quantized.*\.ELU\)"):
         export_qparams(q, tmp_path, (x,))
     assert not os.path.exists(tmp_path / "qparam.json")
@@ -337,3 +338,75 @@ def test_unknown_function_is_refused(tmp_path):
     q = tq.convert(m)
     with pytest.raises(ExportError, match=r"torch\.fx node 'interpolate' \(.*interpolate\)"):
         export_qparams(q, tmp_path, (x,))
+
+
+def test_pt2e_graph_is_refused(tmp_path):
+    """torch 1.13 has no quantized_decomposed ops: a stand-in of that name shows the refusal."""
+    if not hasattr(torch.ops.quantized_decomposed, "quantize_per_tensor"):
+        lib = torch.library.Library("quantized_decomposed", "DEF")
+        lib.define("quantize_per_tensor(Tensor x, float s, int zp) -> Tensor")
+        lib.impl("quantize_per_tensor", lambda x, s, zp: torch.round(x / s) + zp, "CPU")
+        test_pt2e_graph_is_refused.lib = lib  # keep the registration alive
+
+    class Q(nn.Module):
+        def forward(self, x):
+            return torch.ops.quantized_decomposed.quantize_per_tensor(x, 0.1, 0)
+
+    gm = torch.fx.symbolic_trace(Q())
+    with pytest.raises(ExportError, match=r"quantize_per_tensor.*PT2E \(quantized_decomposed\)"):
+        export_qparams(gm, tmp_path, (torch.randn(2, 3),))
+
+
+def _header_op_kinds():
+    """The op kinds src/match/source_graph.h documents for source_op_kinds()."""
+    import re
+    root = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir)
+    text = open(os.path.join(root, "src", "match", "source_graph.h")).read()
+    block = text[text.index("// The op kinds producers write:"):text.index("source_op_kinds();")]
+    return set(re.findall(r'"([a-z0-9_]+)"', block))
+
+
+def test_graph_ops_are_the_documented_kinds(tmp_path):
+    kinds = _header_op_kinds()
+    assert {"conv2d", "depthwise_conv2d", "linear", "add", "cat"} <= kinds
+    seen = set()
+    for name in _nets.NETS:
+        q, _, _ = _nets.converted(name, "qnnpack")
+        export_qparams(q, tmp_path / name, (_nets.inputs(name)[0],))
+        g = json.load(open(tmp_path / name / "qparam.graph.json"))
+        keys = set(json.load(open(tmp_path / name / "qparam.json")))
+        for n in g["nodes"]:
+            seen.add(n["op"])
+            assert n["output"] in keys and set(n["inputs"]) <= keys
+            assert set(n) <= {"op", "output", "inputs", "weight", "bias", "weight_shape",
+                              "activation", "module", "type"}
+        assert set(g["inputs"]) | set(g["outputs"]) <= keys
+    assert seen <= kinds, seen - kinds
+    assert seen == {"conv2d", "depthwise_conv2d", "linear", "relu6", "add", "cat"}
+
+
+def test_a_module_called_twice_gets_numbered_keys(tmp_path):
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = tq.QuantStub()
+            self.conv = nn.Conv2d(2, 2, 1)
+            self.relu = nn.ReLU()
+            self.dequant = tq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.quant(x)
+            return self.dequant(self.relu(self.conv(self.relu(x))))
+
+    torch.backends.quantized.engine = "qnnpack"
+    m = Twice().eval()
+    m.qconfig = tq.get_default_qconfig("qnnpack")
+    tq.prepare(m, inplace=True)
+    x = torch.randn(1, 2, 3, 3)
+    m(x)
+    q = tq.convert(m)
+    export_qparams(q, tmp_path, (x,))
+    g = json.load(open(tmp_path / "qparam.graph.json"))
+    assert [(n["op"], n["output"], n["inputs"]) for n in g["nodes"]] == [
+        ("relu", "relu", ["quant"]), ("conv2d", "conv", ["relu"]), ("relu", "relu_1", ["conv"])]
+    assert g["outputs"] == ["relu_1"]
