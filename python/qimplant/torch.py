@@ -172,7 +172,11 @@ class _Recorder(torch.fx.Interpreter):
         self.values = {}
 
     def run_node(self, n):
-        out = super().run_node(n)
+        try:
+            out = super().run_node(n)
+        except Exception as e:
+            raise ExportError(f"example_inputs: torch.fx node '{n.name}' ({n.op} "
+                              f"{_fn_name(n.target)}) failed: {type(e).__name__}: {e}") from e
         self.values[n] = out
         return out
 

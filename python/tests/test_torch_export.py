@@ -192,6 +192,17 @@ def test_fused_activation_in_graph(tmp_path):
     assert acts == {"conv1": "relu", "conv2": "relu", "conv3": "", "subnet.conv1": "relu",
                     "subnet.conv2": "", "subnet.conv3": "relu", "subnet.conv4": ""}
     assert g["outputs"] == ["subnet.conv4"]
+    # The keys of the seed's own (hand-written) qparam.json for this network, 001.
+    layers = ["conv1", "conv2", "conv3"] + [f"subnet.conv{i}" for i in range(1, 5)]
+    want = {"quant"} | {f"{l}{s}" for l in layers for s in ("", ".weight", ".bias")}
+    assert set(json.load(open(tmp_path / "qparam.json"))) == want
+
+
+def test_bad_example_inputs_name_the_node(tmp_path):
+    q, _, _ = _nets.converted("seed", "qnnpack")
+    with pytest.raises(ExportError, match=r"example_inputs: torch.fx node 'conv1' .*failed"):
+        export_qparams(q, tmp_path, torch.randn(1, 5, 10, 10))   # 5 channels, conv1 takes 3
+    assert not os.path.exists(tmp_path / "qparam.json")
 
 
 @pytest.mark.parametrize("qat", [False, True])
