@@ -144,8 +144,30 @@ class ConvBN(nn.Module):
         return self.dequant(self.bn2(self.conv2(x)))
 
 
+class UpNet(nn.Module):
+    """A convolution, then ConvTranspose2d (stride 2) upsampling: TFLite's TRANSPOSE_CONV."""
+    FUSE = [["conv", "relu"]]
+    INPUT = (1, 3, 5, 5)
+
+    def __init__(self):
+        super().__init__()
+        self.quant = tq.QuantStub()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.up = nn.ConvTranspose2d(4, 6, 2, stride=2)
+        self.dequant = tq.DeQuantStub()
+
+    def qconfig_override(self, qc, qat):
+        # torch 1.13 quantizes ConvTranspose2d weights per tensor only.
+        w = tq.default_weight_fake_quant if qat else tq.default_weight_observer
+        self.up.qconfig = tq.QConfig(activation=qc.activation, weight=w)
+
+    def forward(self, x):
+        return self.dequant(self.up(self.relu(self.conv(self.quant(x)))))
+
+
 NETS = {"seed": SeedNet, "inverted_residual": InvertedResidual, "cat": CatNet, "mlp": MLP,
-        "conv_bn": ConvBN}
+        "conv_bn": ConvBN, "up": UpNet}
 
 
 def make_float(name, seed=0):
@@ -204,6 +226,8 @@ def prepared(name, variant, qat=False, calib=4):
         m.train()
         m = tq.fuse_modules_qat(m, m.FUSE)
         m.qconfig = qconfig(variant, qat=True)
+        if hasattr(m, "qconfig_override"):
+            m.qconfig_override(m.qconfig, True)
         tq.prepare_qat(m, inplace=True)
         # No optimizer steps: BN statistics stay those of the float model, so the float model is
         # the one QAT folds; the fake-quant ranges are learned from these batches.
@@ -211,6 +235,8 @@ def prepared(name, variant, qat=False, calib=4):
     else:
         m = tq.fuse_modules(m, m.FUSE)
         m.qconfig = qconfig(variant)
+        if hasattr(m, "qconfig_override"):
+            m.qconfig_override(m.qconfig, False)
         tq.prepare(m, inplace=True)
     with torch.no_grad():
         for x in inputs(name, calib, seed=7):

@@ -24,7 +24,7 @@ SCHEMA = os.path.join(ROOT, "schema", "tflite.fbs")
 
 # BuiltinOperator values of schema/tflite.fbs.
 CODES = {"ADD": 0, "CONCATENATION": 2, "CONV_2D": 3, "DEPTHWISE_CONV_2D": 4,
-         "FULLY_CONNECTED": 9, "RELU": 19, "RELU6": 21}
+         "FULLY_CONNECTED": 9, "RELU": 19, "RELU6": 21, "TRANSPOSE_CONV": 67}
 
 
 def flatc():
@@ -47,13 +47,14 @@ class _Builder:
         self.tensors, self.buffers, self.ops, self.codes = [], [{}], [], []
         self.index = {}
 
-    def tensor(self, name, shape, data=None):
+    def tensor(self, name, shape, data=None, dtype=np.float32):
         buf = 0
         if data is not None:
-            raw = np.ascontiguousarray(data, dtype=np.float32).tobytes()
+            raw = np.ascontiguousarray(data, dtype=dtype).tobytes()
             self.buffers.append({"data": list(raw)})
             buf = len(self.buffers) - 1
-        self.tensors.append({"shape": [int(s) for s in shape], "type": "FLOAT32",
+        self.tensors.append({"shape": [int(s) for s in shape],
+                             "type": "INT32" if dtype == np.int32 else "FLOAT32",
                              "buffer": buf, "name": name})
         self.index[name] = len(self.tensors) - 1
         return self.index[name]
@@ -135,6 +136,26 @@ def to_tflite(model, path):
             bi = b.tensor(bname, bias.shape, bias)
             oi = b.tensor(out, shapes[out])
             producer_op[out] = b.op(code, [b.index[name_of(n.input[0])], wi, bi], [oi], ot, opts)
+            alias[out] = out
+        elif n.op_type == "ConvTranspose":
+            # TRANSPOSE_CONV (tensorflow/lite/kernels/transpose_conv.cc): inputs output_shape,
+            # weights [output channels, kH, kW, input channels], input, bias; VALID padding
+            # gives out = (in - 1) * stride + k, what ONNX gives with zero pads.
+            w, bias = init[n.input[1]], init[n.input[2]]
+            if attrs.get("group", 1) != 1 or any(attrs.get("pads", [0, 0, 0, 0])) or \
+                    any(attrs.get("output_padding", [0, 0])):
+                raise ValueError(f"{n.name}: ConvTranspose attributes {attrs}")
+            sh, sw = attrs.get("strides", [1, 1])
+            kh, kw = w.shape[2], w.shape[3]
+            src = shapes[n.input[0]]
+            shapes[out] = [src[0], (src[1] - 1) * sh + kh, (src[2] - 1) * sw + kw, w.shape[1]]
+            si = b.tensor(out + "_shape", [4], np.array(shapes[out]), dtype=np.int32)
+            wt = w.transpose(1, 2, 3, 0)
+            wi = b.tensor(n.input[1], wt.shape, wt)
+            bi = b.tensor(n.input[2], bias.shape, bias)
+            oi = b.tensor(out, shapes[out])
+            b.op("TRANSPOSE_CONV", [si, wi, b.index[name_of(n.input[0])], bi], [oi],
+                 "TransposeConvOptions", {"padding": "VALID", "stride_w": sw, "stride_h": sh})
             alias[out] = out
         elif n.op_type == "Gemm":
             if attrs.get("transB", 0) != 1 or attrs.get("alpha", 1.0) != 1.0 or \

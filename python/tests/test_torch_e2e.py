@@ -30,8 +30,10 @@ CASES = [
     ("mlp", "int8act", True, True),
     ("conv_bn", "int8act_pc", False, True),
     ("conv_bn", "int8act", True, True),
+    ("up", "int8act", False, True),
+    ("up", "int8act_pc", True, False),
 ]
-KEYS = {"seed": 22, "inverted_residual": 13, "cat": 11, "mlp": 10, "conv_bn": 7}
+KEYS = {"seed": 22, "inverted_residual": 13, "cat": 11, "mlp": 10, "conv_bn": 7, "up": 7}
 
 
 @pytest.mark.parametrize("name,variant,qat,from_prepared", CASES)

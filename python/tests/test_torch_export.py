@@ -131,7 +131,8 @@ def test_converted_and_prepared_models(tmp_path, name, variant, qat):
     export_qparams(prepared, tmp_path / "prepared", (x,))
     got = load(tmp_path / "converted")
     n = check_converted(q, x, got)
-    assert n == {"seed": 22, "inverted_residual": 13, "cat": 11, "mlp": 10, "conv_bn": 7}[name]
+    assert n == {"seed": 22, "inverted_residual": 13, "cat": 11, "mlp": 10, "conv_bn": 7,
+                 "up": 7}[name]
     # The prepared model is read as torch's convert reads it, and left as it was.
     other = load(tmp_path / "prepared")
     assert list(other) == list(got)
@@ -393,7 +394,8 @@ def test_graph_ops_are_the_documented_kinds(tmp_path):
                               "activation", "module", "type"}
         assert set(g["inputs"]) | set(g["outputs"]) <= keys
     assert seen <= kinds, seen - kinds
-    assert seen == {"conv2d", "depthwise_conv2d", "linear", "relu6", "add", "cat"}
+    assert seen == {"conv2d", "depthwise_conv2d", "linear", "relu6", "add", "cat",
+                    "conv_transpose2d"}
 
 
 def test_a_module_called_twice_gets_numbered_keys(tmp_path):
