@@ -11,6 +11,8 @@
 #include "plan/mixed_precision.h"
 #include "plan/planner.h"
 #include "plan/propagate.h"
+#include "plan/reexpress.h"
+#include "plan/requantize.h"
 #include "plan/structure.h"
 #include "qparam/qparam_file.h"
 #include "util/error.h"
@@ -52,7 +54,12 @@ ImplantResult implant(const ImplantOptions& options) {
     added += derive_missing(info, plan, derive);
     if (added == 0) break;
   }
+  ReexpressOptions reexpress;
+  reexpress.target = derive.target;
+  reexpress.activation_type = options.activation_type;
+  reexpress_types(info, plan, reexpress);
   plan_float_interface(info, plan, options.interface);
+  if (options.requantize) plan_requantize(info, plan, derive.target);
   const bool is_mixed = mixed_precision_requested(plan, mixed);
   const MixedPrecisionResult mixed_result = plan_mixed_precision(info, plan, mixed);
   place_new_data(info, plan);
@@ -129,6 +136,7 @@ ImplantResult implant(const ImplantOptions& options) {
     c.quant = edit.quant;
     c.data = edit.data;
     c.new_buffer = edit.buffer.has_value();
+    c.reexpressed = edit.reexpressed;
     result.changes.push_back(std::move(c));
   }
   if (!options.dry_run) {

@@ -41,7 +41,12 @@ struct ImplantOptions {
   std::optional<Target> target;  // default: by the model's format
   InterfaceTypes interface;      // --input-type / --output-type
   bool check_rules = true;       // run the per-operator rule check
-  bool force = false;            // write even when the rule check finds errors
+  // --activation-type int8|uint8: every 8-bit activation in that type (plan/reexpress.h).
+  std::string activation_type;
+  // Same-scale conflicts get a requantizing QUANTIZE where the kernel does not rescale
+  // (plan/requantize.h); --no-requantize leaves them to the rule check.
+  bool requantize = true;
+  bool force = false;  // write even when the rule check finds errors
   // Where the output keeps buffer data (--buffers): the input's layout by default, external
   // when the inline result would pass the FlatBuffers 2 GB limit.
   BufferLayout buffers = BufferLayout::Auto;
@@ -61,6 +66,7 @@ struct ChangeRecord {
   QuantParams quant;
   TensorEdit::Data data = TensorEdit::Data::None;
   bool new_buffer = false;
+  std::string reexpressed;  // why it took the other 8-bit type (plan/reexpress.h), if it did
 };
 
 // An operator q-implant added (float interface, mixed-precision boundary).

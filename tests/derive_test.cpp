@@ -149,13 +149,17 @@ TEST_P(DeriveTest, ConcatenationSharesParametersBothWays) {
   EXPECT_EQ(tensor(*m, out).quant.scale, std::vector<float>{0.5f});
   EXPECT_EQ(tensor(*m, out).quant.zero_point, std::vector<int64_t>{3});
   // Output given: the missing input takes the output's. The conflicting one the user gave is
-  // reported by the rule check, not overwritten: with --force it is written as given.
+  // never overwritten. With --no-requantize ONE's rules report it (TFLite's uint8 kernel
+  // requantizes its inputs itself and takes it); --force writes it as given.
   auto o = options(b, {{"a", "uint8", {0.25f}, {1}}, {"out", "uint8", {0.5f}, {3}}});
   o.output = dir.file("back" + ext());
+  o.requantize = false;
+  const bool one = GetParam() == Format::Circle;
   try {
     implant(o);
-    ADD_FAILURE() << "conflicting Concatenation parameters must be reported";
+    EXPECT_FALSE(one) << "conflicting Concatenation parameters must be reported";
   } catch (const Error& e) {
+    EXPECT_TRUE(one) << e.what();
     EXPECT_NE(
         std::string(e.what()).find("[same-scale] CONCATENATION (operator 0), tensors 'a', 'out'"),
         std::string::npos)
@@ -165,6 +169,17 @@ TEST_P(DeriveTest, ConcatenationSharesParametersBothWays) {
   m = run(o);
   EXPECT_EQ(tensor(*m, c).quant.scale, std::vector<float>{0.5f});
   EXPECT_EQ(tensor(*m, a).quant.scale, std::vector<float>{0.25f});
+  // By default ONE gets a requantizing QUANTIZE before the operator; TFLite's uint8 needs none.
+  o.force = false;
+  o.requantize = true;
+  o.output = dir.file("requantized" + ext());
+  const ImplantResult r = implant(o);
+  ASSERT_EQ(r.inserted_operators.size(), one ? 1u : 0u);
+  if (one) {
+    EXPECT_EQ(r.inserted_operators[0].op, "QUANTIZE");
+    EXPECT_EQ(r.inserted_operators[0].inputs, std::vector<std::string>{"a"});
+    EXPECT_EQ(r.inserted_operators[0].outputs, std::vector<std::string>{"a_requantized"});
+  }
 }
 
 TEST_P(DeriveTest, ConstantOperandGetsParametersFromItsRange) {

@@ -575,6 +575,26 @@ TEST_P(OpTest, ImplantsTheListedParametersAndNothingElse) {
     return;
   }
 
+  // int8 weights next to uint8 activations (PyTorch's default types): the targets' uint8
+  // kernels read uint8 weights, so the same real values are written as uint8 with zero point
+  // 128 (bytes + 128); TFLite's uint8 kernels take no per-channel weights, so that is refused.
+  for (size_t i = 0; i < c.tensors.size(); ++i) {
+    if (c.tensors[i].role != Role::Weight || at.type != TensorType::UInt8) continue;
+    if (run.format == Format::TFLite && wq.scale.size() > 1) {
+      std::string err;
+      try {
+        implant(o);
+      } catch (const Error& x) {
+        err = x.what();
+      }
+      EXPECT_NE(err.find("[weight-type]"), std::string::npos) << err;
+      EXPECT_NE(err.find("--activation-type int8"), std::string::npos) << err;
+      return;
+    }
+    want[i].type = TensorType::UInt8;
+    for (int64_t& z : want[i].quant.zero_point) z += 128;
+    for (uint8_t& byte : want[i].bytes) byte ^= 0x80;
+  }
   const ImplantResult result = implant(o);  // allow_float off: the final check must pass
   EXPECT_TRUE(result.float_tensors.empty());
   EXPECT_EQ(result.format, run.format);

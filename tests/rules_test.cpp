@@ -411,7 +411,8 @@ std::vector<RuleCase> rule_cases() {
         });
   }
 
-  // weight-type: ONE's uint8 kernels want uint8 weights; TFLite has no such rule.
+  // weight-type: both targets' uint8 kernels read uint8 weights (TFLite's per tensor only);
+  // int8 weights stored in the model are an error naming the fix.
   both("WeightType",
        [](ModelBuilder& b, bool bad) {
          WeightedSpec s = u8_spec();
@@ -421,9 +422,38 @@ std::vector<RuleCase> rule_cases() {
          }
          weighted(b, s);
        },
-       {},
-       {warning("weight-type", "CONV_2D", {"w"},
-                "ONE's uint8 kernels expect uint8 weights, found INT8")});
+       {error("weight-type", "CONV_2D", {"w", "in"},
+              "tflite's UINT8 CONV_2D kernel reads UINT8 weights with one scale (per tensor): "
+              "found INT8 with scale 0.25, zero point 0. Fix: int8 weights with zero point z "
+              "are uint8 weights with zero point z + 128 (the same real values; q-implant "
+              "writes them so for the weights it implants, these are stored quantized in the "
+              "model), or pass --activation-type int8")},
+       {error("weight-type", "CONV_2D", {"w", "in"},
+              "one's UINT8 CONV_2D kernel reads UINT8 weights: found INT8 with scale 0.25, zero "
+              "point 0. Fix: int8 weights with zero point z are uint8 weights with zero point z "
+              "+ 128 (the same real values; q-implant writes them so for the weights it "
+              "implants, these are stored quantized in the model)")});
+  // TFLite's uint8 kernels take one weight scale: per-channel int8 weights have no uint8 form.
+  cases.push_back({"WeightTypePerChannel_tflite",
+                   Target::TFLite,
+                   [](ModelBuilder& b, bool bad) {
+                     WeightedSpec s = per_channel(u8_spec());
+                     if (bad) {
+                       s.weight = kI8;
+                       s.w_zp = {0, 0};
+                     } else {
+                       s = u8_spec();
+                     }
+                     weighted(b, s);
+                   },
+                   {error("weight-type", "CONV_2D", {"w", "in"},
+                          "tflite's UINT8 CONV_2D kernel reads UINT8 weights with one scale (per "
+                          "tensor): found INT8 with 2 per-channel scales along dimension 0. Fix: "
+                          "this kernel has no per-channel uint8 weights, so they cannot be "
+                          "re-expressed as uint8; pass --activation-type int8 (every 8-bit "
+                          "activation re-expressed as int8: the same scale, zero point - 128) or "
+                          "give per-tensor weights")},
+                   {}});
 
   // bias-type: int32 for 8-bit activations under both targets.
   same("BiasTypeUInt8",
@@ -795,21 +825,42 @@ std::vector<RuleCase> rule_cases() {
   };
   for (const ShareCase& c : {ShareCase{BuiltinOperator_CONCATENATION, "CONCATENATION", {1, 4}},
                              ShareCase{BuiltinOperator_PACK, "PACK", {2, 1, 2}}}) {
-    same(std::string("SameScale_") + c.name,
-         [c](ModelBuilder& b, bool bad) {
-           const int32_t a = bad ? qtensor(b, "a", {1, 2}, kU8, {0.25f}, {1})
-                                 : qtensor(b, "a", {1, 2}, kU8, {0.5f}, {3});
-           const int32_t d = qtensor(b, "d", {1, 2}, kU8, {0.5f}, {3});
-           const int32_t out = qtensor(b, "out", c.out_shape, kU8, {0.5f}, {3});
-           b.op(c.op, {a, d}, {out});
-           b.inputs({a, d});
-           b.outputs({out});
-         },
-         {error("same-scale", c.name, {"a", "out"},
-                std::string(c.name) +
-                    " inputs must carry the output's UINT8 scale 0.5, zero point 3, found UINT8 "
-                    "scale 0.25, zero point 1")});
+    // TFLite's uint8 CONCATENATION requantizes its inputs itself
+    // (tensorflow/lite/kernels/concatenation.cc), so only its int8 one, PACK and ONE refuse.
+    const bool tflite_rescales = c.op == BuiltinOperator_CONCATENATION;
+    auto expect = std::vector<Expect>{
+        error("same-scale", c.name, {"a", "out"},
+              std::string(c.name) +
+                  " inputs must carry the output's UINT8 scale 0.5, zero point 3, found UINT8 "
+                  "scale 0.25, zero point 1")};
+    both(
+        std::string("SameScale_") + c.name,
+        [c](ModelBuilder& b, bool bad) {
+          const int32_t a = bad ? qtensor(b, "a", {1, 2}, kU8, {0.25f}, {1})
+                                : qtensor(b, "a", {1, 2}, kU8, {0.5f}, {3});
+          const int32_t d = qtensor(b, "d", {1, 2}, kU8, {0.5f}, {3});
+          const int32_t out = qtensor(b, "out", c.out_shape, kU8, {0.5f}, {3});
+          b.op(c.op, {a, d}, {out});
+          b.inputs({a, d});
+          b.outputs({out});
+        },
+        tflite_rescales ? std::vector<Expect>{} : expect, expect);
   }
+  // TFLite's int8 CONCATENATION copies raw values: differing inputs are an error there.
+  cases.push_back({"SameScale_CONCATENATION_int8_tflite",
+                   Target::TFLite,
+                   [](ModelBuilder& b, bool bad) {
+                     const int32_t a = qtensor(b, "a", {1, 2}, kI8, {bad ? 0.25f : 0.5f}, {3});
+                     const int32_t d = qtensor(b, "d", {1, 2}, kI8, {0.5f}, {3});
+                     const int32_t out = qtensor(b, "out", {1, 4}, kI8, {0.5f}, {3});
+                     b.op(BuiltinOperator_CONCATENATION, {a, d}, {out});
+                     b.inputs({a, d});
+                     b.outputs({out});
+                   },
+                   {error("same-scale", "CONCATENATION", {"a", "out"},
+                          "CONCATENATION inputs must carry the output's INT8 scale 0.5, zero "
+                          "point 3, found INT8 scale 0.25, zero point 3")},
+                   {}});
   // 4bit-weight-only: a 4-bit type on an operand that is not a weight.
   cases.push_back(
       {"FourBitOnWeightsOnly_tflite",
@@ -959,9 +1010,11 @@ TEST_P(RuleCheckTest, DescriptionsNameSeverityRuleOperatorAndTensors) {
   auto m = ModelFile::open(file("m"));
   const auto found = check_rules(m->info(), EditPlan{}, Target::ONE);
   ASSERT_EQ(found.size(), 2u);
-  EXPECT_EQ(describe_finding(m->info(), found[0]),
-            "warning [weight-type] CONV_2D (operator 0), tensor 'w': ONE's uint8 kernels expect "
-            "uint8 weights, found INT8");
+  EXPECT_EQ(describe_finding(m->info(), found[0])
+                .rfind("error [weight-type] CONV_2D (operator 0), tensors 'w', 'in': one's UINT8 "
+                       "CONV_2D kernel reads UINT8 weights: found INT8",
+                       0),
+            0u);
   EXPECT_EQ(describe_finding(m->info(), found[1]),
             "error [bias-scale] CONV_2D (operator 0), tensors 'bias', 'in', 'w': bias scale[0] "
             "must be input scale x weight scale = 0.5 x 0.25 = 0.125, found 0.5");
@@ -1074,7 +1127,11 @@ TEST_P(RuleImplantTest, CheckRulesOffSkipsTheCheck) {
 TEST_P(RuleImplantTest, WarningsDoNotStopTheWrite) {
   conv2d_model(GetParam()).save(dir_.file("in" + ext(GetParam())));
   auto specs = conv2d_qparams();  // bias consistent with ifm x ker
-  specs[1].dtype = "int8";        // ker: int8 symmetric under uint8 activations
+  // int8 activations under ONE's rules: a warning (luci has no int8 kernels), still written.
+  specs[0].dtype = specs[3].dtype = "int8";
+  specs[0].zerop = {specs[0].zerop[0] - 128};
+  specs[3].zerop = {specs[3].zerop[0] - 128};
+  specs[1].dtype = "int8";
   specs[1].zerop = {0};
   specs[1].value_descr = "|i1";
   specs[1].value_bytes = {1, 2};
@@ -1086,14 +1143,52 @@ TEST_P(RuleImplantTest, WarningsDoNotStopTheWrite) {
   o.target = Target::ONE;
   const ImplantResult r = implant(o);
   EXPECT_TRUE(file_exists(o.output));
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0].severity, Severity::Warning);
-  EXPECT_EQ(r.findings[0].rule, "weight-type");
-  EXPECT_EQ(r.findings[0].tensors, std::vector<std::string>{"ker"});
+  ASSERT_FALSE(r.findings.empty());
+  for (const auto& f : r.findings) {
+    EXPECT_EQ(f.severity, Severity::Warning);
+    EXPECT_EQ(f.rule, "one-activation-type");
+  }
   // The TFLite rules have nothing against it.
   o.target = Target::TFLite;
   o.output = dir_.file("tfl" + ext(GetParam()));
   EXPECT_TRUE(implant(o).findings.empty());
+}
+
+// PyTorch's default types (uint8 activations, int8 symmetric weights): both targets' uint8
+// kernels read uint8 weights, so the weights are written as uint8 with zero point 128, bytes
+// + 128, the same real values; reported, no finding left.
+TEST_P(RuleImplantTest, Int8WeightsUnderUInt8ActivationsAreReExpressed) {
+  conv2d_model(GetParam()).save(dir_.file("in" + ext(GetParam())));
+  auto specs = conv2d_qparams();
+  specs[1].dtype = "int8";
+  specs[1].zerop = {0};
+  specs[1].value_descr = "|i1";
+  specs[1].value_bytes = {1, 0xfe};  // 1, -2
+  specs[2].scale = {specs[0].scale[0] * specs[1].scale[0]};
+  for (Target t : {Target::ONE, Target::TFLite}) {
+    ImplantOptions o;
+    o.input = dir_.file("in" + ext(GetParam()));
+    o.qparam = write_qparams(dir_.path(), specs);
+    o.output = dir_.file(std::string("out_") + target_name(t) + ext(GetParam()));
+    o.target = t;
+    const ImplantResult r = implant(o);
+    EXPECT_TRUE(r.findings.empty()) << target_name(t);
+    bool reported = false;
+    for (const auto& c : r.changes)
+      if (c.tensor == "ker") {
+        reported = c.reexpressed.find("reads UINT8 weights") != std::string::npos;
+        EXPECT_EQ(c.to_type, "UINT8");
+      }
+    EXPECT_TRUE(reported) << target_name(t);
+    auto m = ModelFile::open(o.output);
+    const TensorInfo& ker = m->info().subgraphs[0].tensors[1];
+    ASSERT_EQ(ker.name, "ker");
+    EXPECT_EQ(ker.type, int8_t(TensorType::UInt8));
+    EXPECT_EQ(ker.quant.zero_point, std::vector<int64_t>{128});
+    const BufferInfo& buf = m->info().buffers[ker.buffer];
+    EXPECT_EQ(std::vector<uint8_t>(buf.data, buf.data + buf.size),
+              (std::vector<uint8_t>{129, 126}));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, RuleImplantTest,

@@ -165,7 +165,7 @@ struct Checker {
     if (prop && prop->fixed_output) check_fixed_output(o);
     if (prop && prop->value_preserving) check_same_as_data(o, *prop);
     if (prop && !prop->share_data_input.empty()) check_share_data_input(o, *prop);
-    if (prop && prop->inputs_share_output) check_inputs_share_output(o);
+    if (prop && prop->inputs_share_output) check_inputs_share_output(o, *prop);
   }
 
   void check_weight_and_bias(const OperatorInfo& o, const OpProperty& prop, int8_t act_type) {
@@ -209,11 +209,7 @@ struct Checker {
               std::to_string(prop.weight_channel_dim) + ", found dimension " +
               std::to_string(w.quant->quantized_dimension));
     }
-    if (target == Target::ONE && act_type == int8_t(TensorType::UInt8) &&
-        w.type != int8_t(TensorType::UInt8)) {
-      add(Severity::Warning, "weight-type", {wt},
-          "ONE's uint8 kernels expect uint8 weights, found " + type_name(w.type));
-    }
+    check_weight_type(o, prop, act_type, wt, w);
 
     if (prop.bias_input < 0 || prop.bias_input >= int(o.inputs.size()) ||
         o.inputs[prop.bias_input] < 0)
@@ -262,6 +258,62 @@ struct Checker {
         break;
       }
     }
+  }
+
+  static bool is_8bit(int8_t t) {
+    return t == int8_t(TensorType::UInt8) || t == int8_t(TensorType::Int8);
+  }
+
+  // The type table (op_properties): which weight types the target's kernel reads for the
+  // activation type. An 8-bit weight of the other 8-bit type is read as garbage or refused, so
+  // that is an error; other combinations are warnings.
+  void check_weight_type(const OperatorInfo& o, const OpProperty& prop, int8_t act_type, int32_t wt,
+                         const View& w) {
+    if (act_type == kFloat32 || is_4bit_type(w.type)) return;  // 4-bit: tflite-int4-weight
+    const WeightTypeRule* rule = prop.weight_rule(target, act_type);
+    if (!rule) return;
+    const bool type_ok = std::any_of(rule->weights.begin(), rule->weights.end(),
+                                     [&](TensorType t) { return int8_t(t) == w.type; });
+    const bool per_channel = w.quant->scale.size() > 1;
+    if (type_ok && (!per_channel || rule->per_channel)) return;
+    std::string accepted;
+    for (TensorType t : rule->weights)
+      accepted += (accepted.empty() ? "" : " or ") + type_name(int8_t(t));
+    std::ostringstream os;
+    os << target_name(target) << "'s " << type_name(act_type) << " " << operator_name(model, o)
+       << " kernel reads " << accepted << " weights"
+       << (rule->per_channel ? "" : " with one scale (per tensor)") << ": found "
+       << type_name(w.type) << " with " << params_text(*w.quant) << ". Fix: ";
+    const bool eight = is_8bit(act_type) && is_8bit(w.type);
+    const int64_t z = zero_point_at(*w.quant, 0);
+    if (act_type == int8_t(TensorType::UInt8) && w.type == int8_t(TensorType::Int8)) {
+      if (per_channel && !rule->per_channel) {
+        os << "this kernel has no per-channel uint8 weights, so they cannot be re-expressed as "
+              "uint8; pass --activation-type int8 (every 8-bit activation re-expressed as int8: "
+              "the same scale, zero point - 128) or give per-tensor weights";
+      } else {
+        os << "int8 weights with zero point z are uint8 weights with zero point z + 128 (the "
+              "same real values; q-implant writes them so for the weights it implants, these "
+              "are stored quantized in the model)"
+           << (target == Target::TFLite ? ", or pass --activation-type int8" : "");
+      }
+    } else if (act_type == int8_t(TensorType::Int8) && w.type == int8_t(TensorType::UInt8)) {
+      os << "int8 kernels read symmetric int8 weights: uint8 weights with zero point 128 are "
+            "int8 weights with zero point 0 (q-implant re-expresses those it implants), found "
+            "zero point "
+         << z << "; give symmetric weights or pass --activation-type uint8";
+    } else if (!type_ok) {
+      os << "give " << accepted << " weights";
+    } else if (act_type == int8_t(TensorType::UInt8) && target == Target::TFLite) {
+      os << "give per-tensor weights, or pass --activation-type int8 (every 8-bit activation "
+            "re-expressed as int8, and uint8 weights with zero point 128 as symmetric int8)";
+    } else {
+      os << "give per-tensor weights";
+    }
+    std::vector<int32_t> named{wt};
+    const int data = data_input_of(o, prop);
+    if (data < int(o.inputs.size()) && o.inputs[data] >= 0) named.push_back(o.inputs[data]);
+    add(eight ? Severity::Error : Severity::Warning, "weight-type", named, os.str());
   }
 
   void check_fixed_output(const OperatorInfo& o) {
@@ -327,14 +379,18 @@ struct Checker {
     }
   }
 
-  void check_inputs_share_output(const OperatorInfo& o) {
+  void check_inputs_share_output(const OperatorInfo& o, const OpProperty& prop) {
     if (o.outputs.empty() || o.outputs[0] < 0) return;
     const View out = view(o.outputs[0]);
     if (!quantized(out)) return;
+    // A kernel that requantizes its inputs itself (TFLite's uint8 CONCATENATION) takes any
+    // per-tensor parameters of the output's type.
+    const bool rescales = prop.rescales_inputs(target, out.type);
     for (int32_t t : o.inputs) {
       if (t < 0) continue;
       const View in = view(t);
       if (!quantized(in)) continue;
+      if (rescales && in.type == out.type && in.quant->scale.size() == 1) continue;
       if (in.type != out.type || *in.quant != *out.quant) {
         add(Severity::Error, "same-scale", {t, o.outputs[0]},
             operator_name(model, o) + " inputs must carry the output's " + type_name(out.type) +

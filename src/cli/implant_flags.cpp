@@ -41,6 +41,14 @@ std::vector<CLI::Option*> add_implant_flags(CLI::App& app, ImplantOptions& o, Im
       app.add_option("--output-type", o.interface.outputs,
                      "keep model outputs float32 with a DEQUANTIZE before them (as --input-type)")
           ->delimiter(','));
+  added.push_back(app.add_option("--activation-type", o.activation_type,
+                                 "re-express every 8-bit activation (inputs and outputs "
+                                 "included) as int8 or uint8: the same scale, zero point moved "
+                                 "by 128")
+                      ->check(CLI::IsMember({"int8", "uint8"})));
+  added.push_back(app.add_flag("--no-requantize", f.no_requantize,
+                               "refuse same-scale conflicts instead of inserting a "
+                               "requantizing QUANTIZE where the kernel does not rescale"));
   added.push_back(app.add_flag("--force", o.force,
                                "write even when the rule check finds errors (they are printed)"));
   added.push_back(app.add_flag("--no-check", f.no_check, "skip the per-operator rule check"));
@@ -59,6 +67,7 @@ std::vector<CLI::Option*> add_implant_flags(CLI::App& app, ImplantOptions& o, Im
 void apply_implant_flags(const ImplantFlags& f, ImplantOptions& o) {
   o.propagate = !f.no_propagate;
   o.check_rules = !f.no_check;
+  o.requantize = !f.no_requantize;
   for (const auto& d : f.no_derive) {
     const bool all = d == "all";
     if (all || d == "bias") o.derive.bias = false;

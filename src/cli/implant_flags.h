@@ -18,6 +18,7 @@ struct ImplantFlags {
   std::vector<std::string> no_derive;
   std::string rules;
   bool no_check = false;
+  bool no_requantize = false;
   std::string buffers = "auto";
 };
 

@@ -47,8 +47,9 @@ std::string quant_text(const qimplant::QuantParams& q) {
 
 void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResult& r,
                   bool verbose) {
-  size_t implanted = 0, propagated = 0, derived = 0, inserted = 0;
+  size_t implanted = 0, propagated = 0, derived = 0, inserted = 0, reexpressed = 0;
   for (const auto& c : r.changes) {
+    reexpressed += !c.reexpressed.empty();
     (c.origin == qimplant::EditOrigin::Implanted    ? implanted
      : c.origin == qimplant::EditOrigin::Propagated ? propagated
      : c.origin == qimplant::EditOrigin::Derived    ? derived
@@ -63,6 +64,7 @@ void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResu
     std::cout << ": " << c.from_type << " -> " << c.to_type << ", " << quant_text(c.quant) << data;
     if (c.origin == qimplant::EditOrigin::Propagated) std::cout << ", from '" << c.source << "'";
     if (c.origin == qimplant::EditOrigin::Derived) std::cout << " [" << c.source << "]";
+    if (!c.reexpressed.empty()) std::cout << " [re-expressed: " << c.reexpressed << "]";
     std::cout << "\n";
   }
   for (const auto& f : r.float_tensors) {
@@ -85,6 +87,7 @@ void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResu
   if (inserted || !r.inserted_operators.empty())
     added = ", " + std::to_string(r.inserted_operators.size()) + " operator(s) inserted";
   if (r.float_operators) added += ", " + std::to_string(r.float_operators) + " run in float";
+  if (reexpressed) added += ", " + std::to_string(reexpressed) + " re-expressed";
   if (o.dry_run) {
     std::cout << "q-implant: dry run, nothing written: " << implanted << " tensor(s) implanted, "
               << propagated << " propagated, " << derived << " derived" << added << "\n";

@@ -183,6 +183,52 @@ struct Deriver {
     }
   }
 
+  // Whether MEAN's axes are {1, 2} (either order, negative allowed) on a rank-4 input and the
+  // output keeps rank 4: the spatial mean with keep_dims.
+  bool spatial_keep_dims(uint32_t s, const OperatorInfo& op) const {
+    if (op.inputs.size() < 2 || op.inputs[0] < 0 || op.inputs[1] < 0 || op.outputs.empty() ||
+        op.outputs[0] < 0)
+      return false;
+    const TensorInfo& in = model.tensor(s, op.inputs[0]);
+    const TensorInfo& axes = model.tensor(s, op.inputs[1]);
+    const TensorInfo& out = model.tensor(s, op.outputs[0]);
+    if (in.shape.size() != 4 || out.shape.size() != 4 || !model.is_constant(axes)) return false;
+    const BufferInfo& b = model.buffers[axes.buffer];
+    std::vector<int64_t> v;
+    if (axes.type == int8_t(TensorType::Int32) && b.size == 8) {
+      int32_t a[2];
+      std::memcpy(a, b.data, 8);
+      v = {a[0], a[1]};
+    } else if (axes.type == int8_t(TensorType::Int64) && b.size == 16) {
+      int64_t a[2];
+      std::memcpy(a, b.data, 16);
+      v = {a[0], a[1]};
+    } else {
+      return false;
+    }
+    for (int64_t& a : v)
+      if (a < 0) a += 4;
+    std::sort(v.begin(), v.end());
+    return v[0] == 1 && v[1] == 2;
+  }
+
+  // RELU, pools, spatial MEAN: a missing output takes the data input's per-tensor parameters.
+  void derive_output_from_input(uint32_t s, const OperatorInfo& op, const OpProperty& prop) {
+    if (op.outputs.empty() || !open(s, op.outputs[0])) return;
+    if (prop.data_input >= int(op.inputs.size()) || op.inputs[prop.data_input] < 0) return;
+    if (prop.only_spatial_keep_dims && !spatial_keep_dims(s, op)) return;
+    const int32_t in = op.inputs[prop.data_input];
+    const TensorState st = planned_state(model, plan, {s, uint32_t(in)});
+    const auto q = qtype_of(st.type);
+    if (!q || !is_activation_qtype(*q) || st.quant->scale.size() != 1) return;
+    QuantParams quant = *st.quant;
+    quant.quantized_dimension = 0;
+    add(s, op.outputs[0], *q, std::move(quant),
+        operator_name(model, op) + ": output takes its input's parameters ('" +
+            model.tensor(s, in).name + "'), as PyTorch and TFLite compute it",
+        false);
+  }
+
   void derive_constants(uint32_t s, const OperatorInfo& op, const OpProperty* prop) {
     const auto act = activation_qtype(s, op, prop);
     if (!act) return;
@@ -248,6 +294,8 @@ struct Deriver {
         if (options.bias && prop) derive_bias(s, op, *prop);
         if (options.fixed_outputs && prop && prop->fixed_output) derive_fixed_output(s, op);
         if (options.same_scale && prop && prop->inputs_share_output) derive_same_scale(s, op);
+        if (options.same_scale && prop && prop->output_from_input)
+          derive_output_from_input(s, op, *prop);
         if (options.constants && !(prop && (prop->float_input_ok || prop->float_output_ok)))
           derive_constants(s, op, prop);
       }

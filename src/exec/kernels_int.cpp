@@ -8,11 +8,13 @@
 //
 // Where TFLite has no defined result the kernels choose, and say so here: non-zero weight zero
 // points are subtracted (Jacob et al.'s general formula; TFLite's int8 kernels assume 0);
-// CONCATENATION requantizes int8/int16 inputs with other parameters the way TFLite does for
-// uint8 (TFLite requires equal parameters there); int16 weights are accepted with int16
-// activations (circle's int16 scheme). Pools, PAD and REDUCE_MAX / MIN, which TFLite computes on
-// raw values, require equal input and output parameters and say so instead of computing values
-// that mean nothing.
+// CONCATENATION follows TFLite's kernel per type (op_properties' `rescales_inputs`): uint8
+// inputs with other parameters are requantized; int8 / int16 ones are refused, since the
+// runtimes disagree there (TFLite's builtin kernel copies raw values, its XNNPACK delegate and
+// Arm NN compute other things), so no result here could vouch for the model; int16 weights are
+// accepted with int16 activations (circle's int16 scheme). Pools, PAD and REDUCE_MAX / MIN, which
+// TFLite computes on raw values, require equal input and output parameters and say so instead of
+// computing values that mean nothing.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -22,6 +24,7 @@
 
 #include "exec/fixed_point.h"
 #include "exec/kernel_support.h"
+#include "model/op_properties.h"
 #include "util/error.h"
 
 namespace qimplant::exec {
@@ -851,8 +854,11 @@ void max_pool_2d(const Node& node, const Inputs& inputs, Outputs& outputs) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CONCATENATION: inputs with the output's parameters are copied; others are requantized in
-// float as TFLite's ConcatenationWithScaling does (round(q * s + bias) + zp_out, clamped).
+// CONCATENATION: inputs with the output's parameters are copied; for the types whose TFLite
+// kernel rescales (uint8), others are requantized in float as ConcatenationWithScaling does
+// (round(q * s + bias) + zp_out, clamped). For the rest (int8, int16) TFLite's Eval copies raw
+// values (tensorflow/lite/kernels/concatenation.cc) while LiteRT's XNNPACK path and Arm NN give
+// other results (measured): refused, naming the fix.
 
 int32_t normalize_axis(const Node& node, int32_t axis, size_t rank, const std::string& what) {
   const int32_t r = static_cast<int32_t>(rank);
@@ -875,6 +881,7 @@ void concatenation(const Node& node, const Inputs& inputs, Outputs& outputs) {
   const int32_t axis = normalize_axis(node, node.options.axis, rank, "axis");
   const TensorQuant oq = per_tensor(node, out.label, *out.v);
   const int32_t lo = type_min(out.v->type), hi = type_max(out.v->type);
+  const bool rescales = op_property(kConcatenation)->rescales_inputs(Target::TFLite, out.v->type);
 
   size_t outer = 1, inner = 1;
   for (int32_t d = 0; d < axis; ++d) outer *= static_cast<size_t>(out.v->shape[d]);
@@ -896,7 +903,17 @@ void concatenation(const Node& node, const Inputs& inputs, Outputs& outputs) {
     axis_total += in->shape[axis];
     const TensorQuant iq = per_tensor(node, in.label, *in);
     std::vector<int32_t> v = read_int32(node, in.label, *in);
-    if (iq.scale != oq.scale || iq.zero_point != oq.zero_point) {
+    const bool differs = iq.scale != oq.scale || iq.zero_point != oq.zero_point;
+    if (differs && !rescales) {
+      fail(node, in.label + " has scale " + std::to_string(iq.scale) + ", zero point " +
+                     std::to_string(iq.zero_point) + " but " + out.label + " has scale " +
+                     std::to_string(oq.scale) + ", zero point " + std::to_string(oq.zero_point) +
+                     ": TFLite's " + type_str(out.v->type) +
+                     " CONCATENATION does not requantize its inputs (runtimes differ on such a "
+                     "model); give the inputs the output's parameters or let q-implant insert a "
+                     "requantizing QUANTIZE (without --no-requantize)");
+    }
+    if (differs) {
       const float scale = iq.scale * (1.0f / oq.scale);
       const float bias = -static_cast<float>(iq.zero_point) * scale;
       for (int32_t& q : v) {

@@ -33,6 +33,16 @@ OpProperty with_indices(int32_t code, std::vector<int> index_inputs) {
   return p;
 }
 
+// MEAN over H, W with keep_dims: TFLite's quantized mean has a path for exactly this case
+// (tensorflow/lite/kernels/reduce.cc) and PyTorch's adaptive average pool to 1x1 keeps the
+// input's parameters, so a missing output takes them there; other means need their own.
+OpProperty mean_row() {
+  OpProperty p = with_indices(circle::BuiltinOperator_MEAN, {1});
+  p.output_from_input = true;
+  p.only_spatial_keep_dims = true;
+  return p;
+}
+
 std::unordered_map<int32_t, OpProperty> make_table() {
   using namespace circle;
   std::vector<OpProperty> rows = {
@@ -67,7 +77,7 @@ std::unordered_map<int32_t, OpProperty> make_table() {
       weighted(BuiltinOperator_FULLY_CONNECTED, 1, 0, 2),
       weighted(BuiltinOperator_TRANSPOSE_CONV, 1, 0, 3),
       // Other operators with integer operands.
-      with_indices(BuiltinOperator_MEAN, {1}),
+      mean_row(),
       with_indices(BuiltinOperator_SUM, {1}),
       with_indices(BuiltinOperator_REDUCE_PROD, {1}),
       preserving(BuiltinOperator_PADV2, 0, {1}),
@@ -96,7 +106,42 @@ std::unordered_map<int32_t, OpProperty> make_table() {
   dequantize.float_output_ok = true;
   rows.push_back(dequantize);
 
+  for (int32_t code : {BuiltinOperator_RELU, BuiltinOperator_RELU6, BuiltinOperator_RELU_N1_TO_1,
+                       BuiltinOperator_AVERAGE_POOL_2D}) {
+    OpProperty p;
+    p.code = code;
+    p.output_from_input = true;
+    rows.push_back(p);
+  }
+
+  // Which weight types each target's kernels read, per activation type.
+  // TFLite (tensorflow/lite/kernels/conv.cc, depthwise_conv.cc, fully_connected.cc; applied to
+  // TRANSPOSE_CONV alike, whose quantized paths follow conv's): the uint8 path reads the filter as
+  // uint8 with one scale and the filter's zero point (EvalQuantized, a single output multiplier);
+  // the int8 and int16 paths read an int8 filter, per channel allowed, zero point 0.
+  // depthwise_conv.cc refuses another filter type at Prepare; conv.cc and fully_connected.cc accept
+  // an int8 filter next to uint8 activations and read it as uint8. INT4 filters are checked apart
+  // (rule_check.cpp). ONE (compiler/luci/pass/src/VerifyQuantizedNodeU8Type.h /
+  // VerifyQuantizedNodeS16Type.h, VerifyQuantizedNodeChannelWiseGranularity.h): uint8 activations
+  // with uint8 filters (per channel in luci's channel-wise mode); luci has no int8 activations. The
+  // rows cover the 8-bit activations; int16 activations keep their own rules in rule_check.cpp
+  // (symmetric weights, int64 / int32 bias).
+  const TargetKernel tflite_weighted{{{TensorType::UInt8, {TensorType::UInt8}, false},
+                                      {TensorType::Int8, {TensorType::Int8}, true}},
+                                     {}};
+  const TargetKernel one_weighted{{{TensorType::UInt8, {TensorType::UInt8}, true}}, {}};
+
   for (auto& r : rows) {
+    if (r.weight_input >= 0) {
+      r.tflite = tflite_weighted;
+      r.one = one_weighted;
+    }
+    // tensorflow/lite/kernels/concatenation.cc: uint8 inputs go through
+    // ConcatenationWithScaling, int8 / int16 ones are copied as they are; pack.cc copies every
+    // type. luci gives Concatenation's inputs the output's parameters
+    // (compiler/luci/pass/src/PropagateConcatenationQparamPass.cpp), and ONE's kernels are
+    // taken to copy: no rescaling listed for ONE.
+    if (r.code == BuiltinOperator_CONCATENATION) r.tflite.rescales_inputs = {TensorType::UInt8};
     if (r.code == BuiltinOperator_PADV2) r.share_data_input = {2};
     // TRANSPOSE_CONV takes (output_shape, weights, input, bias).
     if (r.code == BuiltinOperator_TRANSPOSE_CONV) {
@@ -111,6 +156,18 @@ std::unordered_map<int32_t, OpProperty> make_table() {
 }
 
 }  // namespace
+
+const WeightTypeRule* OpProperty::weight_rule(Target target, int8_t activation) const {
+  for (const WeightTypeRule& r : kernel(target).weight_types)
+    if (static_cast<int8_t>(r.activation) == activation) return &r;
+  return nullptr;
+}
+
+bool OpProperty::rescales_inputs(Target target, int8_t type) const {
+  for (TensorType t : kernel(target).rescales_inputs)
+    if (static_cast<int8_t>(t) == type) return true;
+  return false;
+}
 
 const OpProperty* op_property(int32_t code) {
   static const auto table = make_table();

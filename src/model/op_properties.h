@@ -8,7 +8,30 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/model.h"
+#include "rules/target.h"
+
 namespace qimplant {
+
+// For one activation type, the weight types a target's kernel reads correctly, and whether it
+// takes them per channel. A weight type not listed is read as if it were one (TFLite's uint8
+// CONV_2D / FULLY_CONNECTED read an int8 filter as uint8) or refused when the model loads.
+struct WeightTypeRule {
+  TensorType activation;
+  std::vector<TensorType> weights;
+  bool per_channel = true;
+};
+
+// What one target's kernel of an operator does, where targets differ (README, "Type table").
+struct TargetKernel {
+  // Weighted operators: one row per activation type the kernel runs; an activation type
+  // without a row is not checked here.
+  std::vector<WeightTypeRule> weight_types;
+  // Operators whose inputs share the output's parameters (CONCATENATION, PACK): the activation
+  // types for which the kernel requantizes an input with other parameters itself. For the
+  // others it copies raw values, so such an input needs a requantizing QUANTIZE before it.
+  std::vector<TensorType> rescales_inputs;
+};
 
 struct OpProperty {
   int32_t code = 0;
@@ -31,6 +54,23 @@ struct OpProperty {
   // A float tensor may legitimately enter (QUANTIZE) or leave (DEQUANTIZE) this operator.
   bool float_input_ok = false;
   bool float_output_ok = false;
+  // The target computes the output with the data input's parameters when the model leaves
+  // them out (RELU, RELU6, RELU_N1_TO_1, AVERAGE_POOL_2D, MEAN over H, W with keep_dims):
+  // PyTorch and TFLite keep the input's parameters there, so a missing output takes them.
+  // Unlike value_preserving, other given parameters are fine (the kernels requantize).
+  bool output_from_input = false;
+  // MEAN: only over axes {1, 2} of a rank-4 input keeping its rank (the spatial mean).
+  bool only_spatial_keep_dims = false;
+  TargetKernel tflite, one;
+
+  const TargetKernel& kernel(Target target) const {
+    return target == Target::TFLite ? tflite : one;
+  }
+  // The row for `activation` on `target`, or nullptr when the table has none.
+  const WeightTypeRule* weight_rule(Target target, int8_t activation) const;
+  // Whether `target`'s kernel requantizes inputs of type `type` whose parameters differ from
+  // the output's (TFLite's uint8 CONCATENATION does; its int8 / int16 one and PACK do not).
+  bool rescales_inputs(Target target, int8_t type) const;
 };
 
 // The entry for `code`, or nullptr for an operator the table does not describe.

@@ -33,6 +33,9 @@ struct TensorEdit {
   std::string source;              // the qparam.json key, or the tensor it was propagated from
   std::optional<uint32_t> buffer;  // a different buffer index for the tensor, if it moves
   enum class Data { None, FromValue, Quantized } data = Data::None;
+  // Why the tensor was moved to the other 8-bit type with the same real values, if it was
+  // (plan/reexpress.h); empty otherwise.
+  std::string reexpressed;
 };
 
 // How a buffer's new bytes are made. Quantizing from float is deferred to the writer, which

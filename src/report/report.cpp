@@ -71,6 +71,7 @@ ordered_json implant_report(const ImplantOptions& options, const ImplantResult& 
     j["quantized_dimension"] = c.quant.quantized_dimension;
     j["data"] = data_name(c.data);
     j["new_buffer"] = c.new_buffer;
+    j["reexpressed"] = c.reexpressed.empty() ? ordered_json() : ordered_json(c.reexpressed);
     changes.push_back(std::move(j));
   }
   r["changes"] = std::move(changes);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "extract/extract.h"
@@ -54,7 +55,8 @@ inline bool contains(const std::string& text, const std::string& part) {
 // buffers included) and equal tensors and buffer bytes through our reader. `allow_float` as the
 // quantized model was made. Returns the extract result for further checks.
 inline ExtractResult expect_round_trip(const std::string& float_model, const std::string& quantized,
-                                       const std::string& workdir, bool allow_float = false) {
+                                       const std::string& workdir, bool allow_float = false,
+                                       std::optional<Target> target = {}) {
   ExtractOptions x;
   x.input = quantized;
   x.outdir = workdir + "/extracted";
@@ -66,6 +68,7 @@ inline ExtractResult expect_round_trip(const std::string& float_model, const std
   o.qparam = extracted.qparam_path;
   o.output = workdir + "/roundtrip.model";
   o.allow_float = allow_float;
+  o.target = target;
   implant(o);
 
   auto a = ModelFile::open(quantized);

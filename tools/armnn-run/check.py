@@ -263,6 +263,31 @@ def ref_avgpool(case, qp, inputs):
     return {"tflite": tfl, "exact": exact, "float": flt}
 
 
+def ref_concat(case, qp, inputs):
+    """CONCATENATION along the last axis. An input with other parameters than the output is
+    requantized first as TFLite's QUANTIZE does (MultiplyByQuantizedMultiplier of q - zp by
+    QuantizeMultiplier(s_in / s_out), + zp_out, clamp); q-implant inserts that QUANTIZE, since
+    TFLite's int8 kernel copies raw values."""
+    qo = qp[case["output"]]
+    lo, hi = RANGE[qo.dtype]
+    so, zo = float(qo.scale[0]), int(qo.zp[0])
+    parts, exact = [], []
+    for name, x in zip(case["inputs"], inputs):
+        q = qp[name]
+        s, z = float(q.scale[0]), int(q.zp[0])
+        if s == so and z == zo:
+            parts.append(x)
+            exact.append(x)
+            continue
+        m, sh = quantize_multiplier(float(np.float64(s) / np.float64(so)))
+        parts.append(np.vectorize(lambda v: min(max(mbqm(int(v) - z, m, sh) + zo, lo), hi))(x))
+        exact.append(np.vectorize(lambda v: min(max(tf_round((int(v) - z) * s / so) + zo, lo),
+                                                hi))(x))
+    tfl = np.concatenate(parts, axis=-1).astype(np.int64)
+    ex = np.concatenate(exact, axis=-1).astype(np.int64)
+    return {"tflite": tfl, "exact": ex, "float": ex, "xnnpack": tfl}
+
+
 def ref_chain(case, qp, inputs):
     """Operators in sequence; each reference's result feeds the next operator of the same
     reference (xnnpack falls back to tflite for operators it does not model)."""
@@ -297,7 +322,7 @@ def ref_chain(case, qp, inputs):
 
 
 REFS = {"CONV_2D": ref_conv_fc, "DEPTHWISE_CONV_2D": ref_conv_fc, "FULLY_CONNECTED": ref_conv_fc,
-        "ADD": ref_add,
+        "ADD": ref_add, "CONCATENATION": ref_concat,
         "AVERAGE_POOL_2D": ref_avgpool, "CHAIN": ref_chain}
 
 

@@ -149,8 +149,11 @@ struct FcDims {
 // CONV_2D (VALID, stride 1) or FULLY_CONNECTED: ifm, ker, bias -> ofm.
 // per_channel: int8 symmetric weights with one scale per output channel.
 // with_value: ker and bias come as "value" npys; otherwise q-implant quantizes the floats.
+// torch_weights: uint8 activations with int8 symmetric per-tensor weights (PyTorch's default
+// types), which q-implant re-expresses as uint8 with zero point 128 for the uint8 kernels.
 void conv_or_fc(const std::string& root, const std::string& name, bool conv, const Act& act,
-                bool per_channel, bool with_value, uint64_t seed, FcDims fc = {}) {
+                bool per_channel, bool with_value, uint64_t seed, FcDims fc = {},
+                bool torch_weights = false) {
   Case c{name, root + "/" + name};
   mkdir_p(c.dir);
   Rng rng{seed};
@@ -168,7 +171,7 @@ void conv_or_fc(const std::string& root, const std::string& name, bool conv, con
   int64_t w_zp = 0;
   std::string w_dtype;
   int32_t qlo, qhi;
-  if (act.dtype == "uint8") {
+  if (act.dtype == "uint8" && !torch_weights) {
     w_scale = {0.011f};
     w_zp = 120;
     w_dtype = "uint8";
@@ -370,6 +373,31 @@ void add(const std::string& root, const std::string& name, const Act& act, uint6
   c.meta["inputs"] = {"x", "y"};
   c.meta["output"] = "sum";
   c.meta["options"] = {{"activation", "NONE"}};
+  finish(c, b);
+}
+
+// int8 CONCATENATION (last axis) of a [1,2,2,3] and a [1,2,2,2] input; the second input's
+// parameters differ from the output's (scale twice the output's, another zero point), so
+// q-implant inserts a requantizing QUANTIZE before it (TFLite's int8 kernel copies raw values).
+// The scale ratio 2 makes the requantization exact, whichever kernel runs it.
+void concat_requant(const std::string& root, const std::string& name, uint64_t seed) {
+  Case c{name, root + "/" + name};
+  mkdir_p(c.dir);
+  Rng rng{seed};
+  const auto a = make_input(rng, kI8, {1, 2, 2, 3}, c.dir, 0);
+  const auto d = make_input(rng, kI8, {1, 2, 2, 2}, c.dir, 1);
+  qt::ModelBuilder b(Format::TFLite);
+  const int32_t x = b.tensor("a", {1, 2, 2, 3});
+  const int32_t y = b.tensor("c", {1, 2, 2, 2});
+  const int32_t z = b.tensor("cat", {1, 2, 2, 5});
+  b.op(tflite::BuiltinOperator_CONCATENATION, {x, y}, {z});
+  b.inputs({x, y});
+  b.outputs({z});
+  c.specs = {
+      {"a", "int8", {0.05f}, {-3}}, {"c", "int8", {0.1f}, {5}}, {"cat", "int8", {0.05f}, {-3}}};
+  c.meta["op"] = "CONCATENATION";
+  c.meta["inputs"] = {"a", "c"};
+  c.meta["output"] = "cat";
   finish(c, b);
 }
 
@@ -614,6 +642,9 @@ int main(int argc, char** argv) {
     avgpool(root, "avgpool_i8", kI8, 11);
     chain(root, "chain_u8", 14);
     mixed(root, "mixed_u8", 15);
+    conv_or_fc(root, "conv_u8_w8", true, kU8, false, true, 17, {}, true);
+    conv_or_fc(root, "fc_u8_w8_float", false, kU8, false, false, 18, {}, true);
+    concat_requant(root, "concat_i8_requant", 19);
   } catch (const std::exception& e) {
     std::cerr << "make_models: " << e.what() << "\n";
     return 1;
