@@ -113,6 +113,8 @@ std::string unusable(const ModelInfo& model, const TensorInfo& t, QType q) {
   return "";
 }
 
+}  // namespace
+
 void make_directory(const std::string& dir) {
   std::error_code ec;
   if (std::filesystem::is_directory(dir, ec)) return;
@@ -121,8 +123,6 @@ void make_directory(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error("output directory '" + dir + "': cannot create: " + ec.message());
 }
-
-}  // namespace
 
 ExtractResult extract(const ExtractOptions& options) {
   auto file = ModelFile::open(options.input);

@@ -64,4 +64,7 @@ struct ExtractResult {
 // written.
 ExtractResult extract(const ExtractOptions& options);
 
+// Creates `dir` (and its parents) unless it is a directory already; throws Error naming it.
+void make_directory(const std::string& dir);
+
 }  // namespace qimplant
