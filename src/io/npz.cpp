@@ -2,6 +2,8 @@
 
 #include <zip.h>
 
+#include <algorithm>
+
 #include "io/mapped_file.h"
 #include "util/error.h"
 #include "util/similar.h"
@@ -57,7 +59,9 @@ npy::Array NpzArchive::member(const std::string& name) const {
   zip_int64_t index = zip_name_locate(z, (name + ".npy").c_str(), 0);
   if (index < 0) index = zip_name_locate(z, name.c_str(), 0);
   if (index < 0) {
-    const auto best = closest_names(name, names_, 3);
+    auto best = closest_names(name, names_, 3);
+    if (best.empty())
+      best.assign(names_.begin(), names_.begin() + std::min<size_t>(names_.size(), 5));
     std::string hint;
     for (const auto& b : best) hint += (hint.empty() ? "" : ", ") + ("'" + b + "'");
     throw Error("npz file '" + path_ + "': no member '" + name + "'" +
