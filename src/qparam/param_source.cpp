@@ -1,6 +1,7 @@
 #include "qparam/param_source.h"
 
 #include <cctype>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -61,21 +62,25 @@ const char* param_format_name(ParamFormat f) {
 }
 
 ParamFormat detect_param_format(const std::string& path) {
-  const auto mapped = MappedFile::open(path, "parameter file");
+  // Opened as "qparam file" so that a missing file, a directory or a FIFO reads as before.
+  const auto mapped = MappedFile::open(path, "qparam file");
   const uint8_t* d = mapped->data();
   const size_t n = mapped->size();
   size_t i = 0;
   if (n >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF) i = 3;  // UTF-8 BOM
   while (i < n && std::isspace(d[i])) ++i;
-  if (i < n && (d[i] == '{' || d[i] == '[')) {
-    const json root = parse_json(path, text_of(path));
-    return is_aimet_encodings(root) ? ParamFormat::Aimet : ParamFormat::QParam;
+  // Text that starts like JSON (or nothing) is JSON: qparam.json's reader names its problems.
+  if (i == n || std::strchr("{[\"-0123456789tfn", d[i]) != nullptr) {
+    if (d[i] == '{') {
+      try {
+        const json root = json::parse(d + i, d + n);
+        if (is_aimet_encodings(root)) return ParamFormat::Aimet;
+      } catch (const json::exception&) {
+      }
+    }
+    return ParamFormat::QParam;
   }
   if (looks_like_onnx(d, n)) return ParamFormat::Onnx;
-  if (n == 0)
-    throw Error("parameter file '" + path +
-                "': the file is empty (expected "
-                "qparam.json, AIMET encodings or an ONNX QDQ model)");
   throw Error("parameter file '" + path +
               "': neither JSON (qparam.json, AIMET encodings) nor an ONNX model (expected one "
               "of them; --param-format names the format)");

@@ -60,6 +60,12 @@ std::string origin(const npy::Array& a) {
   return "npy file '" + a.path + "'";
 }
 
+// "npy file 'p'" → "'p'", as older messages quote a file ("one per scale in 'p'").
+std::string quote_path(const std::string& from) {
+  const std::string head = "npy file ";
+  return from.rfind(head, 0) == 0 ? from.substr(head.size()) : from;
+}
+
 class EntryReader {
  public:
   EntryReader(const QParamFile& file, const std::string& key, NpzCache& npz)
@@ -230,8 +236,10 @@ class EntryReader {
       e.zerop_file = wmax;
       scale_from = fmin;
     } else {
-      if (!has_scale) fail("scale", "missing (expected an npy path, a number or an array)");
-      if (!has_zerop) fail("zerop", "missing (expected an npy path, a number or an array)");
+      if (!has_scale)
+        fail("scale", "missing (expected a string naming an npy file, a number or an array)");
+      if (!has_zerop)
+        fail("zerop", "missing (expected a string naming an npy file, a number or an array)");
       std::string zerop_from;
       e.scale = floats(obj, "scale", &e.scale_file, &scale_from);
       const npy::Array zerop = load_numbers(obj.at("zerop"), "zerop", &e.zerop_file);
@@ -256,7 +264,7 @@ class EntryReader {
       if (e.zero_point.size() != e.scale.size()) {
         fail("zerop", zerop_from + " has " + std::to_string(e.zero_point.size()) +
                           " zero points, expected " + std::to_string(e.scale.size()) +
-                          " (one per scale in " + scale_from + ")");
+                          " (one per scale in " + quote_path(scale_from) + ")");
       }
       for (size_t i = 0; i < e.zero_point.size(); ++i) {
         const int64_t z = e.zero_point[i];
@@ -282,7 +290,7 @@ class EntryReader {
     } else if (channels > 1) {
       fail("quantized_dimension",
            "missing: required because \"" + std::string(e.has_range() ? "min" : "scale") + "\" (" +
-               scale_from + ") has " + std::to_string(channels) +
+               quote_path(scale_from) + ") has " + std::to_string(channels) +
                " values (per-channel); give the index of the channel dimension");
     }
     check_entry(e, "qparam file '" + file_.path + "': tensor '" + printable(key_) + "'");
@@ -419,6 +427,11 @@ QParamFile read_qparam_file(const std::string& path) {
     std::string msg = e.what();
     if (auto p = msg.find("] "); msg.rfind("[json.exception", 0) == 0 && p != std::string::npos)
       msg = msg.substr(p + 2);
+    // Python's json.dump writes NaN / Infinity, which JSON has no spelling for.
+    for (const char* word : {"NaN", "Infinity"})
+      if (text.find(word) != std::string::npos)
+        msg += std::string(" (the file contains ") + word +
+               ", which is not JSON: a value that is not a finite number)";
     throw Error("qparam file '" + path + "': malformed JSON: " + msg);
   }
   if (!root.is_object()) {
