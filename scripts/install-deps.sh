@@ -13,7 +13,7 @@ packages=(
   libbenchmark-dev time
   python3 python3-numpy python3-pytest python3-setuptools
   python3-torch python3-onnx
-  libonnx-dev libprotobuf-dev protobuf-compiler
+  libonnx-dev libprotobuf-dev protobuf-compiler libzip-dev
   clang libclang-rt-14-dev
   libarmnn-dev libarmnntfliteparser-dev libarmnn-cpuref-backend22
 )

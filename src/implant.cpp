@@ -14,7 +14,7 @@
 #include "plan/reexpress.h"
 #include "plan/requantize.h"
 #include "plan/structure.h"
-#include "qparam/qparam_file.h"
+#include "qparam/param_source.h"
 #include "util/error.h"
 #include "write/model_writer.h"
 
@@ -27,10 +27,11 @@ ImplantResult implant(const ImplantOptions& options) {
   }
   auto model = ModelFile::open(options.input);
   const ModelInfo& info = model->info();
-  const QParamFile qparams = read_qparam_file(options.qparam);
+  const QParamFile qparams = read_param_source(options.qparam, options.param_format);
 
   PlanOptions plan_options;
   plan_options.rounding = options.rounding;
+  plan_options.target = options.target;
   NameMap name_map;
   if (!options.name_map.empty()) {
     name_map = read_name_map(options.name_map);

@@ -16,6 +16,7 @@
 #include "model/model.h"
 #include "plan/edit_plan.h"
 #include "plan/float_interface.h"
+#include "qparam/param_source.h"
 #include "quant/quantize.h"
 #include "write/model_writer.h"
 
@@ -25,6 +26,9 @@ struct ImplantOptions {
   std::string input;
   std::string qparam;
   std::string output;
+  // What `qparam` holds (--param-format): qparam.json, AIMET encodings or an ONNX QDQ model;
+  // Auto detects it from the content (qparam/param_source.h).
+  ParamFormat param_format = ParamFormat::Auto;
   Rounding rounding = Rounding::HalfToEven;
   bool propagate = true;
   // Mixed precision (plan/mixed_precision.h): tensors left without parameters stay float32 and

@@ -221,8 +221,11 @@ TEST_P(ErrorsTest, WrongJsonTypeForAKey) {
   };
   const Case cases[] = {
       {"ifm", "dtype", 8, "expected a string", "found an integer (8)"},
-      {"ifm", "scale", ojson::array({"0.npy"}), "expected a string", "found an array"},
-      {"ofm", "zerop", nullptr, "expected a string", "found null"},
+      // Numbers may be inline (compact qparam.json), so an array must hold numbers.
+      {"ifm", "scale", ojson::array({"0.npy"}), "expected an array of numbers",
+       "found an element that is a string"},
+      {"ofm", "zerop", nullptr, "expected an npy path, a number or an array of numbers",
+       "found null"},
       {"ker", "value", true, "expected a string", "found a boolean (true)"},
       {"ker", "quantized_dimension", "0", "expected an integer", "found a string (\"0\")"},
       {"ker", "quantized_dimension", 1.5, "expected an integer", "found a number (1.5)"},

@@ -27,6 +27,8 @@ Subcommand add_extract_command(CLI::App& app) {
   sub->add_option("--tensors", args->options.tensors,
                   "only tensors whose names match: a glob ('conv*'), 'glob:...' or 're:...' "
                   "(full match)");
+  sub->add_flag("--compact", args->options.compact,
+                "write scale / zerop inline and all values into one values.npz");
   sub->add_flag("-v,--verbose", args->verbose, "print every tensor written");
   sub->add_flag("-q,--quiet", args->quiet, "print nothing but warnings");
   return {sub, [args] {

@@ -9,7 +9,7 @@
 #include "cli/commands.h"
 #include "model/model_file.h"
 #include "plan/key_match.h"
-#include "qparam/qparam_file.h"
+#include "qparam/param_source.h"
 
 namespace qimplant::cli {
 
@@ -38,6 +38,7 @@ Subcommand add_names_command(CLI::App& app) {
   struct Args {
     std::string model, qparam, name_map;
     bool verbose = false;
+    std::string param_format = "auto";
   };
   auto args = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand(
@@ -50,10 +51,15 @@ Subcommand add_names_command(CLI::App& app) {
   sub->add_option("--name-map", args->name_map,
                   "JSON object mapping qparam.json keys to model tensor names");
   sub->add_flag("-v,--verbose", args->verbose, "list every tensor a pattern matches");
+  sub->add_option("--param-format", args->param_format,
+                  "qparam, aimet, onnx or auto (from the file's content)")
+      ->check(CLI::IsMember({"auto", "qparam", "aimet", "onnx"}))
+      ->capture_default_str();
   return {sub, [args] {
             auto model = ModelFile::open(args->model);
             const ModelInfo& info = model->info();
-            const QParamFile qparams = read_qparam_file(args->qparam);
+            const QParamFile qparams = read_param_source(
+                args->qparam, parse_param_format(args->param_format).value_or(ParamFormat::Auto));
             NameMap map;
             if (!args->name_map.empty()) map = read_name_map(args->name_map);
             const TensorResolver resolver(info);

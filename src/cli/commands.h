@@ -27,5 +27,7 @@ Subcommand add_extract_command(CLI::App& app);
 Subcommand add_check_command(CLI::App& app);
 // q-implant eval float.model (quantized.model | --implant qparam.json) [...]  (cmd_eval.cpp)
 Subcommand add_eval_command(CLI::App& app);
+// q-implant convert-params INPUT OUTDIR [--param-format F] [--model M]  (cmd_convert_params.cpp)
+Subcommand add_convert_params_command(CLI::App& app);
 
 }  // namespace qimplant::cli

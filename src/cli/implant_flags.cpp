@@ -61,6 +61,12 @@ std::vector<CLI::Option*> add_implant_flags(CLI::App& app, ImplantOptions& o, Im
   added.push_back(app.add_option("--name-map", o.name_map,
                                  "JSON object mapping qparam.json keys to model tensor names, "
                                  "applied before lookup"));
+  added.push_back(app.add_option("--param-format", f.param_format,
+                                 "what the parameter file is: qparam (qparam.json, plain or "
+                                 "compact), aimet (AIMET / QNN encodings 0.6.1, 1.0.0, 2.0.0), "
+                                 "onnx (an ONNX QDQ model) or auto (from its content)")
+                      ->check(CLI::IsMember({"auto", "qparam", "aimet", "onnx"}))
+                      ->capture_default_str());
   return added;
 }
 
@@ -79,6 +85,7 @@ void apply_implant_flags(const ImplantFlags& f, ImplantOptions& o) {
   o.buffers = f.buffers == "inline"     ? BufferLayout::Inline
               : f.buffers == "external" ? BufferLayout::External
                                         : BufferLayout::Auto;
+  o.param_format = parse_param_format(f.param_format).value_or(ParamFormat::Auto);
   o.rounding = f.rounding == "half-away" ? Rounding::HalfAwayFromZero : Rounding::HalfToEven;
 }
 

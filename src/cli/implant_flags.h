@@ -20,11 +20,13 @@ struct ImplantFlags {
   bool no_check = false;
   bool no_requantize = false;
   std::string buffers = "auto";
+  std::string param_format = "auto";
 };
 
 // Registers --rounding, --no-propagate, --allow-float, --keep-float, --no-derive, --rules,
-// --input-type, --output-type, --force, --no-check, --buffers and --name-map on `app`; values
-// go to `options` and `flags`, which must outlive parsing. Returns the options registered.
+// --input-type, --output-type, --force, --no-check, --buffers, --name-map and --param-format on
+// `app`; values go to `options` and `flags`, which must outlive parsing. Returns the options
+// registered.
 std::vector<CLI::Option*> add_implant_flags(CLI::App& app, ImplantOptions& options,
                                             ImplantFlags& flags);
 

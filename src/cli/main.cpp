@@ -135,6 +135,7 @@ int main(int argc, char** argv) {
   subcommands.push_back(qimplant::cli::add_extract_command(app));
   subcommands.push_back(qimplant::cli::add_check_command(app));
   subcommands.push_back(qimplant::cli::add_eval_command(app));
+  subcommands.push_back(qimplant::cli::add_convert_params_command(app));
   app.require_subcommand(0, 1);
 
   try {

@@ -18,6 +18,8 @@
 #include "util/error.h"
 #include "util/similar.h"
 
+#include <zip.h>
+
 namespace qimplant {
 
 namespace {
@@ -113,6 +115,34 @@ std::string unusable(const ModelInfo& model, const TensorInfo& t, QType q) {
   return "";
 }
 
+// An uncompressed .npz (numpy.savez's layout) of the npy files given; libzip writes it to a
+// temporary file and renames it on zip_close.
+void write_npz(const std::string& path,
+               const std::vector<std::pair<std::string, std::string>>& members) {
+  int code = 0;
+  zip_t* z = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+  if (z == nullptr) throw Error("output file '" + path + "': cannot create the npz archive");
+  for (const auto& [name, file] : members) {
+    zip_source_t* src = zip_source_file(z, file.c_str(), 0, -1);
+    const zip_int64_t i =
+        src ? zip_file_add(z, (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE) : -1;
+    if (i < 0) {
+      if (src) zip_source_free(src);
+      const std::string why = zip_strerror(z);
+      zip_discard(z);
+      throw Error("output file '" + path + "': cannot add '" + name + "': " + why);
+    }
+    zip_set_file_compression(z, static_cast<zip_uint64_t>(i), ZIP_CM_STORE, 0);
+  }
+  if (zip_close(z) != 0) {
+    const std::string why = zip_strerror(z);
+    zip_discard(z);
+    throw Error("output file '" + path + "': cannot write: " + why);
+  }
+}
+
+}  // namespace
+
 void make_directory(const std::string& dir) {
   std::error_code ec;
   if (std::filesystem::is_directory(dir, ec)) return;
@@ -121,8 +151,6 @@ void make_directory(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error("output directory '" + dir + "': cannot create: " + ec.message());
 }
-
-}  // namespace
 
 ExtractResult extract(const ExtractOptions& options) {
   auto file = ModelFile::open(options.input);
@@ -219,6 +247,7 @@ ExtractResult extract(const ExtractOptions& options) {
   make_directory(options.outdir);
   const std::string dir = options.outdir.empty() ? "." : options.outdir;
   json root = json::object();
+  std::vector<std::pair<std::string, std::string>> npz_members;  // --compact: name, npy file
   for (const Candidate& c : chosen) {
     const TensorInfo& t = model.tensor(c.ref.subgraph, c.ref.tensor);
     const QTypeInfo& qi = qtype_info(c.qtype);
@@ -227,15 +256,24 @@ ExtractResult extract(const ExtractOptions& options) {
     const std::vector<int64_t> channels{static_cast<int64_t>(t.quant.scale.size())};
     json e;
     e["dtype"] = qi.name;
-    npy::save(dir + "/" + stem + "scale.npy", t.quant.scale, channels);
-    e["scale"] = stem + "scale.npy";
-    npy::save(dir + "/" + stem + "zerop.npy", t.quant.zero_point, channels);
-    e["zerop"] = stem + "zerop.npy";
+    if (options.compact) {
+      // Inline numbers: a float32 printed as the shortest double that reads back as itself.
+      json scales = json::array(), zeros = json::array();
+      for (float v : t.quant.scale) scales.push_back(static_cast<double>(v));
+      for (int64_t v : t.quant.zero_point) zeros.push_back(v);
+      e["scale"] = std::move(scales);
+      e["zerop"] = std::move(zeros);
+    } else {
+      npy::save(dir + "/" + stem + "scale.npy", t.quant.scale, channels);
+      e["scale"] = stem + "scale.npy";
+      npy::save(dir + "/" + stem + "zerop.npy", t.quant.zero_point, channels);
+      e["zerop"] = stem + "zerop.npy";
+      result.npy_files += 2;
+    }
     // Out of range only for a per-tensor dimension the runtime ignores; the implant wants 0.
     const int32_t dim = t.quant.quantized_dimension;
     const bool dim_ok = dim == 0 || (dim > 0 && dim < static_cast<int32_t>(t.shape.size()));
     e["quantized_dimension"] = dim_ok ? dim : 0;
-    result.npy_files += 2;
     if (c.constant) {
       const BufferInfo& b = model.buffers[t.buffer];
       const std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
@@ -252,14 +290,24 @@ ExtractResult extract(const ExtractOptions& options) {
       } else {
         npy::save(path, npy_descr(c.qtype), shape, b.data, b.size);
       }
-      e["value"] = stem + "value.npy";
-      result.npy_files += 1;
+      if (options.compact) {
+        npz_members.push_back({stem + "value", path});
+        e["value"] = "values.npz:" + stem + "value";
+      } else {
+        e["value"] = stem + "value.npy";
+        result.npy_files += 1;
+      }
     }
     root[c.key] = std::move(e);
     result.tensors.push_back(
         {c.key, c.ref.subgraph, c.ref.tensor, qi.name, t.quant.scale.size(), c.constant});
   }
 
+  if (!npz_members.empty()) {
+    write_npz(dir + "/values.npz", npz_members);
+    for (const auto& m : npz_members) std::filesystem::remove(m.second);
+    result.npy_files += 1;
+  }
   result.qparam_path = dir + "/qparam.json";
   AtomicFile out(result.qparam_path);
   const std::string text = root.dump(2) + "\n";

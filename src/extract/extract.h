@@ -34,6 +34,9 @@ struct ExtractOptions {
   // Only tensors whose names match: "re:<regex>", "glob:<glob>", or plain text read as a glob
   // (a plain name without wildcards is that name). Empty: every quantized tensor.
   std::string tensors;
+  // The compact form: scale and zerop inline as arrays, every value in one values.npz
+  // ("value": "values.npz:s0_t3_value"), so a model with hundreds of tensors gives two files.
+  bool compact = false;
 };
 
 struct ExtractedTensor {
@@ -63,5 +66,8 @@ struct ExtractResult {
 // none matching --tensors), an invalid pattern, an output directory that cannot be made or
 // written.
 ExtractResult extract(const ExtractOptions& options);
+
+// Creates `dir` (and its parents) unless it is a directory already; throws Error naming it.
+void make_directory(const std::string& dir);
 
 }  // namespace qimplant

@@ -83,6 +83,18 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path, cons
 MappedFile::MappedFile(std::string path, const uint8_t* data, size_t size, bool mapped, int fd)
     : path_(std::move(path)), data_(data), size_(size), mapped_(mapped), fd_(fd) {}
 
+std::shared_ptr<const MappedFile> MappedFile::from_bytes(const std::string& path,
+                                                         std::vector<uint8_t> bytes) {
+  static const uint8_t kEmpty = 0;
+  std::shared_ptr<MappedFile> file(new MappedFile(path, &kEmpty, 0, false, -1));
+  file->owned_ = std::move(bytes);
+  if (!file->owned_.empty()) {
+    file->data_ = file->owned_.data();
+    file->size_ = file->owned_.size();
+  }
+  return file;
+}
+
 MappedFile::~MappedFile() {
   if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
   if (fd_ >= 0) ::close(fd_);

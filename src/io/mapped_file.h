@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace qimplant {
 
@@ -24,6 +25,11 @@ class MappedFile {
   // closed once mapped, so that thousands of mapped npy files do not use up descriptors.
   static std::shared_ptr<const MappedFile> open(const std::string& path, const std::string& what,
                                                 bool keep_descriptor = false);
+
+  // Bytes already in memory (an npz member, an inline array), handed out like a mapping so
+  // that npy::Array and the writer treat them as any other file; `path` is for messages.
+  static std::shared_ptr<const MappedFile> from_bytes(const std::string& path,
+                                                      std::vector<uint8_t> bytes);
 
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
@@ -61,6 +67,7 @@ class MappedFile {
   size_t size_;
   bool mapped_;
   int fd_;
+  std::vector<uint8_t> owned_;  // from_bytes: the bytes data_ points into
 };
 
 }  // namespace qimplant

@@ -422,7 +422,10 @@ std::string describe(const Array& array) {
 }
 
 Array load(const std::string& path) {
-  std::shared_ptr<const MappedFile> file = MappedFile::open(path, "npy file");
+  return load(MappedFile::open(path, "npy file"), path);
+}
+
+Array load(std::shared_ptr<const MappedFile> file, const std::string& path) {
   const uint8_t* bytes = file->data();
   const size_t size = file->size();
 

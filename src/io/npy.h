@@ -43,6 +43,8 @@ struct Array {
 };
 
 Array load(const std::string& path);
+// The same for bytes already open (an npz member); `path` names them in messages.
+Array load(std::shared_ptr<const MappedFile> file, const std::string& path);
 
 // Element values converted for use as quantization parameters. Both throw qimplant::Error
 // naming the file when the dtype is not acceptable or a value cannot be represented.

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "plan/key_match.h"
+#include "qparam/min_max.h"
 #include "util/error.h"
 
 namespace qimplant {
@@ -82,8 +83,37 @@ struct Planner {
   }
 
   // `ref` is one of the tensors the entry's key claims (see plan/key_match.h).
-  void plan_entry(const QParamEntry& e, const TensorRef& ref) {
+  void plan_entry(const QParamEntry& given, const TensorRef& ref) {
     const TensorInfo& t = model.tensor(ref.subgraph, ref.tensor);
+    // "min" / "max": the scale and zero point depend on whether this tensor is a constant.
+    QParamEntry resolved;
+    const bool resolve = given.has_range() || given.quantized_dimension_auto;
+    if (resolve) {
+      label = "'" + t.name + "'";
+      resolved = given;
+      if (given.has_range())
+        resolved =
+            resolve_range(given, model.is_constant(t),
+                          options.target.value_or(default_target(model.format)), where(given));
+      const size_t n = resolved.scale.size();
+      if (given.quantized_dimension_auto && n > 1) {
+        const int32_t rank = static_cast<int32_t>(t.shape.size());
+        if (rank > 0 && static_cast<size_t>(t.shape[0]) == n) {
+          resolved.quantized_dimension = 0;
+        } else if (rank > 0 && static_cast<size_t>(t.shape[rank - 1]) == n) {
+          resolved.quantized_dimension = rank - 1;
+        } else {
+          fail(given, "scale",
+               "has " + std::to_string(n) +
+                   " per-channel values, but neither the first nor the "
+                   "last dimension of the tensor (shape " +
+                   shape_text(t.shape) +
+                   ") has that size; "
+                   "expected one value per output channel");
+        }
+      }
+    }
+    const QParamEntry& e = resolve ? resolved : given;
     const bool qualified = e.key == "#" + std::to_string(ref.subgraph) + ":" + t.name;
     label = "'" + (qualified ? e.key : t.name) + "'";
     std::string notes;

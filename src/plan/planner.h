@@ -13,6 +13,9 @@
 #include "plan/key_match.h"
 #include "qparam/qparam_file.h"
 #include "quant/quantize.h"
+#include "rules/target.h"
+
+#include <optional>
 
 namespace qimplant {
 
@@ -20,6 +23,8 @@ struct PlanOptions {
   Rounding rounding = Rounding::HalfToEven;
   // Applied to qparam.json keys before lookup; keys may also be patterns (plan/key_match.h).
   const NameMap* name_map = nullptr;
+  // Whose nudging turns qparam.json "min" / "max" into parameters; default: by the format.
+  std::optional<Target> target;
 };
 
 // Throws Error naming the qparam file, the tensor and the field for every mismatch.

@@ -1,0 +1,118 @@
+#include "qparam/param_source.h"
+
+#include <cctype>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "io/mapped_file.h"
+#include "qparam/aimet.h"
+#include "qparam/onnx_qdq.h"
+#include "util/error.h"
+
+namespace qimplant {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json parse_json(const std::string& path, const std::string& text) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string msg = e.what();
+    if (auto p = msg.find("] "); msg.rfind("[json.exception", 0) == 0 && p != std::string::npos)
+      msg = msg.substr(p + 2);
+    // Python's json.dump writes NaN / Infinity, which JSON has no spelling for.
+    for (const char* word : {"NaN", "Infinity"})
+      if (text.find(word) != std::string::npos)
+        msg += std::string(" (the file contains ") + word +
+               ", which is not JSON: a value that is not a finite number)";
+    throw Error("parameter file '" + path + "': malformed JSON: " + msg);
+  }
+}
+
+std::string text_of(const std::string& path) {
+  const auto mapped = MappedFile::open(path, "parameter file");
+  return std::string(reinterpret_cast<const char*>(mapped->data()), mapped->size());
+}
+
+}  // namespace
+
+std::optional<ParamFormat> parse_param_format(const std::string& text) {
+  if (text == "auto") return ParamFormat::Auto;
+  if (text == "qparam") return ParamFormat::QParam;
+  if (text == "aimet") return ParamFormat::Aimet;
+  if (text == "onnx") return ParamFormat::Onnx;
+  return std::nullopt;
+}
+
+const char* param_format_name(ParamFormat f) {
+  switch (f) {
+    case ParamFormat::Auto:
+      return "auto";
+    case ParamFormat::QParam:
+      return "qparam";
+    case ParamFormat::Aimet:
+      return "aimet";
+    case ParamFormat::Onnx:
+      return "onnx";
+  }
+  return "?";
+}
+
+ParamFormat detect_param_format(const std::string& path) {
+  // Opened as "qparam file" so that a missing file, a directory or a FIFO reads as before.
+  const auto mapped = MappedFile::open(path, "qparam file");
+  const uint8_t* d = mapped->data();
+  const size_t n = mapped->size();
+  size_t i = 0;
+  if (n >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF) i = 3;  // UTF-8 BOM
+  while (i < n && std::isspace(d[i])) ++i;
+  // Text that starts like JSON (or nothing) is JSON: qparam.json's reader names its problems.
+  if (i == n || std::strchr("{[\"-0123456789tfn", d[i]) != nullptr) {
+    if (d[i] == '{') {
+      try {
+        const json root = json::parse(d + i, d + n);
+        if (is_aimet_encodings(root)) return ParamFormat::Aimet;
+      } catch (const json::exception&) {
+      }
+    }
+    return ParamFormat::QParam;
+  }
+  if (looks_like_onnx(d, n)) return ParamFormat::Onnx;
+  throw Error("parameter file '" + path +
+              "': neither JSON (qparam.json, AIMET encodings) nor an ONNX model (expected one "
+              "of them; --param-format names the format)");
+}
+
+QParamFile read_param_source(const std::string& path, ParamFormat format) {
+  if (format == ParamFormat::Auto) format = detect_param_format(path);
+  switch (format) {
+    case ParamFormat::QParam: {
+      QParamFile f = read_qparam_file(path);
+      return f;
+    }
+    case ParamFormat::Aimet: {
+      const json root = parse_json(path, text_of(path));
+      if (!is_aimet_encodings(root))
+        throw Error("encodings file '" + path +
+                    "': no \"activation_encodings\", \"param_encodings\" or \"encodings\" list "
+                    "(expected an AIMET encodings layout: 0.6.1, 1.0.0 or 2.0.0)");
+      return read_aimet_encodings(path, root);
+    }
+    case ParamFormat::Onnx:
+      return read_onnx_qdq(path).qparams;
+    case ParamFormat::Auto:
+      break;
+  }
+  throw Error("parameter file '" + path + "': no format");
+}
+
+std::optional<SourceGraph> read_param_source_graph(const std::string& path, ParamFormat format) {
+  if (format == ParamFormat::Auto) format = detect_param_format(path);
+  if (format != ParamFormat::Onnx) return std::nullopt;
+  return read_onnx_qdq(path).graph;
+}
+
+}  // namespace qimplant
