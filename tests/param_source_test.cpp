@@ -264,16 +264,18 @@ TEST_F(ParamSourceTest, MinMaxResolvesPerTensorKindAndTarget) {
   j["ker"] = {{"dtype", "int8"}, {"min", -0.5}, {"max", 1.0}};
   j["ofm"] = {{"dtype", "uint8"}, {"scale", 0.5}, {"zerop", 7}};
   auto o = options(text_file("mm.json", j.dump()));
-  o.check_rules = false;  // uint8 input with int8 weights: not a combination the rules accept
+  // uint8 input with int8 weights: ONE's uint8 kernels read uint8 weights, so the plan
+  // re-expresses ker exactly as uint8 with zero point 128 (src/plan/reexpress.h).
+  o.check_rules = false;
   implant(o);
   const Written ifm = written(o.output, "ifm");
   EXPECT_FLOAT_EQ(ifm.quant.scale[0], 7.0f / 255.0f);
   EXPECT_EQ(ifm.quant.zero_point[0], 73);
   const Written ker = written(o.output, "ker");
   EXPECT_FLOAT_EQ(ker.quant.scale[0], 1.0f / 127.0f);
-  EXPECT_EQ(ker.quant.zero_point[0], 0);
-  // ker float values 0.311261, 0.920864 → round(x * 127) = 40 (39.53), 117 (116.95).
-  EXPECT_EQ(ker.data, (std::vector<uint8_t>{40, 117}));
+  EXPECT_EQ(ker.quant.zero_point[0], 128);
+  // ker float values 0.311261, 0.920864 → round(x * 127) = 40 (39.53), 117 (116.95), + 128.
+  EXPECT_EQ(ker.data, (std::vector<uint8_t>{168, 245}));
   // Under --rules tflite a zero range is refused, naming the tensor.
   j["ifm"] = {{"dtype", "uint8"}, {"min", 0.0}, {"max", 0.0}};
   o = options(text_file("mm0.json", j.dump()));
@@ -663,11 +665,12 @@ TEST_F(ParamSourceTest, OnnxQdqEntriesAndStructure) {
   EXPECT_EQ(q.graph.inputs, (std::vector<std::string>{"ifm"}));
   EXPECT_EQ(q.graph.outputs, (std::vector<std::string>{"ofm"}));
 
-  // Implanted into the circle model: ker = round(x / 0.0072509) = 43 (42.93), 127 (127.0).
+  // Implanted into the circle model: ker = round(x / 0.0072509) = 43 (42.93), 127 (127.0); with
+  // uint8 activations (as the QDQ model has them) re-expressed as uint8, + 128.
   auto o = options(dir.file("m.onnx"), "onnx.circle");
-  o.check_rules = false;  // uint8 activations with int8 weights, as the QDQ model has them
+  o.check_rules = false;
   implant(o);
-  EXPECT_EQ(written(o.output, "ker").data, (std::vector<uint8_t>{43, 127}));
+  EXPECT_EQ(written(o.output, "ker").data, (std::vector<uint8_t>{171, 255}));
   EXPECT_EQ(written(o.output, "bias").data, (std::vector<uint8_t>{0, 1, 0, 0}));
   EXPECT_EQ(written(o.output, "ifm").quant.zero_point[0], 216);
 }
