@@ -263,11 +263,9 @@ QParamFile read_qparam_file(const std::string& path) {
   json root;
   try {
     root = json::parse(text, on_event);
-  } catch (const json::parse_error& e) {
-    std::string msg = e.what();
-    if (auto p = msg.find("] "); msg.rfind("[json.exception", 0) == 0 && p != std::string::npos)
-      msg = msg.substr(p + 2);
-    throw Error("qparam file '" + path + "': malformed JSON: " + msg);
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond the double range (1e999).
+    throw Error("qparam file '" + path + "': malformed JSON: " + json_parse_error_text(e, text));
   }
   if (!root.is_object()) {
     throw Error("qparam file '" + path +
