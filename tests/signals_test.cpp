@@ -72,10 +72,10 @@ std::string slurp(const std::string& path) {
 }
 
 // The output directory holds the inputs only, before and after.
-struct Setup {
+struct Workspace {
   ScratchDir root;
   std::string dir, model, marker;
-  Setup() {
+  Workspace() {
     dir = root.file("work");
     std::filesystem::create_directory(dir);
     model = dir + "/in.circle";
@@ -110,7 +110,7 @@ class Interrupt : public ::testing::TestWithParam<SignalCase> {};
 
 TEST_P(Interrupt, LeavesNothingAndExitsWithTheSignalCode) {
   const SignalCase& p = GetParam();
-  Setup s;
+  Workspace s;
   if (!p.named && !tmpfile_supported(s.dir)) GTEST_SKIP() << "no O_TMPFILE here";
   const auto before = read_bytes(s.model);
   std::vector<std::string> env{"QIMPLANT_TEST_PAUSE=" + std::string(p.point) + ":" + s.marker};
@@ -153,24 +153,63 @@ INSTANTIATE_TEST_SUITE_P(Points, Interrupt, ::testing::ValuesIn(signal_cases()),
                                   "_at_" + p.point + (p.named ? "_named" : "");
                          });
 
-// Another process truncates the input model while q-implant has it mapped.
-TEST(InputChanged, TruncatedModelIsACleanErrorNamingIt) {
-  for (bool named : {false, true}) {
-    Setup s;
-    std::vector<std::string> env{"QIMPLANT_TEST_PAUSE=create:" + s.marker};
-    if (named) env.push_back("QIMPLANT_TEST_NO_TMPFILE=1");
-    const Child c = spawn(s.dir, s.args(), env);
-    ASSERT_TRUE(wait_for_file(s.marker, c.pid)) << slurp(c.err_path);
-    ASSERT_EQ(::truncate(s.model.c_str(), 0), 0);
-    std::filesystem::remove(s.marker);
-    EXPECT_EQ(wait_status(c.pid), 1);
-    EXPECT_EQ(slurp(c.err_path),
-              "q-implant: error: model file 'in.circle': the file changed while being read (it "
-              "was truncated or rewritten by another process while mapped); nothing was "
-              "written\n");
-    EXPECT_EQ(list_dir(s.dir), std::vector<std::string>{"in.circle"});
+// Another process truncates an input while q-implant has it mapped: the model (whose float
+// weights are quantized while the output is written: qparam.json gives `ker` no "value") and a
+// value npy file.
+struct Truncation {
+  const char* name;
+  const char* file;  // the input truncated, in the work directory
+  bool ker_value;    // qparam.json keeps ker's "value" (4.npy)
+  const char* message_start;
+};
+
+class InputChanged : public ::testing::TestWithParam<std::pair<Truncation, bool>> {};
+
+TEST_P(InputChanged, TruncatedInputIsACleanErrorNamingIt) {
+  const Truncation& t = GetParam().first;
+  const bool named = GetParam().second;
+  Workspace s;
+  for (const auto& e : std::filesystem::directory_iterator(kExample))
+    if (e.path().extension() == ".npy")
+      std::filesystem::copy_file(e.path(), s.dir + "/" + e.path().filename().string());
+  std::string qparam = slurp(kExample + "qparam.json");
+  const std::string value = ",\n    \"value\": \"4.npy\"";
+  if (!t.ker_value) {
+    const size_t at = qparam.find(value);
+    ASSERT_NE(at, std::string::npos);
+    qparam.erase(at, value.size());
   }
+  write_text(s.dir + "/qparam.json", qparam);
+  const auto before = list_dir(s.dir);
+  std::vector<std::string> env{"QIMPLANT_TEST_PAUSE=create:" + s.marker};
+  if (named) env.push_back("QIMPLANT_TEST_NO_TMPFILE=1");
+  const Child c = spawn(s.dir, {"in.circle", "qparam.json", "out.circle"}, env);
+  ASSERT_TRUE(wait_for_file(s.marker, c.pid)) << slurp(c.err_path);
+  ASSERT_EQ(::truncate((s.dir + "/" + t.file).c_str(), 0), 0);
+  std::filesystem::remove(s.marker);
+  EXPECT_EQ(wait_status(c.pid), 1);
+  const std::string err = slurp(c.err_path);
+  EXPECT_EQ(err.rfind(t.message_start, 0), 0u) << err;
+  EXPECT_NE(err.find("': the file changed while being read (it was truncated or rewritten by "
+                     "another process while mapped); nothing was written\n"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(list_dir(s.dir), before);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Inputs, InputChanged,
+    ::testing::Values(
+        std::make_pair(Truncation{"model", "in.circle", false,
+                                  "q-implant: error: model file 'in.circle'"},
+                       false),
+        std::make_pair(Truncation{"model", "in.circle", false,
+                                  "q-implant: error: model file 'in.circle'"},
+                       true),
+        std::make_pair(Truncation{"npy", "4.npy", true, "q-implant: error: npy file '"}, false)),
+    [](const auto& info) {
+      return std::string(info.param.first.name) + (info.param.second ? "_named" : "");
+    });
 
 }  // namespace
 }  // namespace qimplant::test

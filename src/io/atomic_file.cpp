@@ -117,6 +117,11 @@ void AtomicFile::write(const void* data, size_t size) {
     const ssize_t n = ::write(fd_, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EFAULT) {
+        // The source is an input mapping someone truncated: name that file, not the output.
+        const std::string input = signals::mapping_message(p);
+        if (!input.empty()) throw Error(input);
+      }
       fail("cannot write", errno);
     }
     // write(2) returns 0 only for size 0 on regular files; guard so a broken file system cannot

@@ -5,7 +5,8 @@
 // Every failure to open or map is reported as qimplant::Error naming the file and its role.
 // If someone else truncates the file while it is mapped, a read past the new end raises SIGBUS:
 // the handler of io/signals.h then reports "<what> '<path>': the file changed while being read"
-// and exits 1, removing any output in progress.
+// and exits 1, removing any output in progress (data handed to write(2) straight from the
+// mapping fails with EFAULT instead; the writer reports the same message as an Error).
 #pragma once
 
 #include <cstddef>

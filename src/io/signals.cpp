@@ -150,6 +150,20 @@ void unregister_mapping(int token) {
   }
 }
 
+std::string mapping_message(const void* address) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(address);
+  for (int i = 0; i < kMappings; ++i) {
+    const MappingSlot& m = g_mappings[i];
+    if (m.state.load(std::memory_order_acquire) != 2 || at < m.start || at >= m.end) continue;
+    std::string text(m.message, m.length);
+    const std::string prefix = "q-implant: error: ";
+    if (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+  }
+  return "";
+}
+
 void test_pause(const char* point) {
   static std::atomic<bool> done{false};
   const char* spec = std::getenv("QIMPLANT_TEST_PAUSE");

@@ -26,6 +26,10 @@ void unregister_path(int token);
 // A mapped input range and the message to print if it faults.
 int register_mapping(const void* start, size_t size, const std::string& message);
 void unregister_mapping(int token);
+// The message registered for the mapping holding `address` (without the "q-implant: error: "
+// prefix and the line end), or "" when none does: write(2) from a truncated mapping fails with
+// EFAULT instead of raising SIGBUS, and the writer reports it with this.
+std::string mapping_message(const void* address);
 
 // Test hook: with QIMPLANT_TEST_PAUSE=<point>:<marker file> in the environment, the first time
 // `point` is reached the marker file is created and the process waits (up to 60 s) until it is
