@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds q-implant with warnings as errors and runs every test; then does the same under
 # AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any failure.
+# Then builds the libFuzzer targets with clang and fuzzes each for 30 s (scripts/fuzz.sh),
+# failing on any finding; --no-sanitize skips both sanitizer stages.
 # Usage: scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +22,9 @@ if [ "${1:-}" != "--no-sanitize" ]; then
   echo "== build and test under ASan + UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DQIMPLANT_SANITIZE=ON -DQIMPLANT_BENCH=OFF
+fi
+if [ "${1:-}" != "--no-sanitize" ]; then
+  echo "== fuzz targets (clang, ASan + UBSan + float-cast-overflow), 30 s each"
+  scripts/fuzz.sh "${QIMPLANT_FUZZ_SECONDS:-30}"
 fi
 echo "== all tests passed"

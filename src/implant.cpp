@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "check/quant_params.h"
 #include "io/atomic_file.h"
 #include "model/model_file.h"
 #include "plan/buffer_placement.h"
@@ -46,6 +47,7 @@ ImplantResult implant(const ImplantOptions& options) {
   resolve_keep_float(info, plan, mixed);
   DeriveOptions derive = options.derive;
   derive.rounding = options.rounding;
+  derive.model_path = options.input;
   derive.target = options.target.value_or(default_target(info.format));
   // Each round can enable the next (a derived weight makes its bias derivable, a propagated
   // tensor feeds a Concat); every round adds at least one edit, so this ends.
@@ -123,6 +125,18 @@ ImplantResult implant(const ImplantOptions& options) {
                   " target (choose the target with --rules; --force writes anyway):" + errors +
                   "\nnothing was written");
     }
+  }
+  // --force writes a model that breaks the target's rules, never one whose parameters cannot be
+  // used at all: quantizing data with them would divide by a zero scale or index a missing one.
+  for (const auto& [ref, edit] : plan.tensors) {
+    const TensorInfo& t = planned.tensor(ref.subgraph, ref.tensor);
+    const auto problems = quant_params_problems(edit.type, t.shape, edit.quant);
+    const bool no_scale = edit.data == TensorEdit::Data::Quantized && edit.quant.scale.empty();
+    if (problems.empty() && !no_scale) continue;
+    throw Error("model file '" + options.input + "': tensor '" + t.name + "': the planned " +
+                tensor_type_name(info.format, edit.type) + " parameters cannot be written (" +
+                (no_scale ? std::string("no scale to quantize its data with") : problems[0]) +
+                "), not even with --force; nothing was written");
   }
   for (const auto& [ref, edit] : plan.tensors) {
     const TensorInfo& t = planned.tensor(ref.subgraph, ref.tensor);

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -880,7 +881,41 @@ TEST_F(NpySaveTest, Errors) {
 // ---------------------------------------------------------------------------------------------
 // AtomicFile
 
-using AtomicFileTest = IoTest;
+// These tests look at the named temporary file, so they take the fallback that O_TMPFILE file
+// systems skip (AtomicFileUnnamedTest covers the unnamed file).
+class AtomicFileTest : public IoTest {
+ protected:
+  void SetUp() override {
+    IoTest::SetUp();
+    ::setenv("QIMPLANT_TEST_NO_TMPFILE", "1", 1);
+  }
+  void TearDown() override {
+    ::unsetenv("QIMPLANT_TEST_NO_TMPFILE");
+    IoTest::TearDown();
+  }
+};
+using AtomicFileUnnamedTest = IoTest;
+
+// Where the directory supports O_TMPFILE, nothing has a name until commit.
+TEST_F(AtomicFileUnnamedTest, NoNameOnDiskUntilCommit) {
+  const std::string p = Path("out.bin");
+  {
+    AtomicFile f(p);
+    f.write("partial", 7);
+    const auto entries = Entries();
+    if (!entries.empty()) GTEST_SKIP() << "no O_TMPFILE in " << Path("");
+  }
+  EXPECT_TRUE(Entries().empty());
+  {
+    AtomicFile f(p);
+    f.write("complete", 8);
+    f.commit();
+  }
+  EXPECT_EQ(Entries(), std::vector<std::string>{"out.bin"});
+  std::ifstream in(p, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "complete");
+}
 
 class UmaskScope {
  public:

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "check/quant_params.h"
 #include "model/op_properties.h"
 #include "rules/target.h"
 #include "schema/circle_generated.h"
@@ -413,6 +414,21 @@ struct Checker {
 std::vector<Finding> check_rules(const ModelInfo& model, const EditPlan& plan, Target target) {
   Checker c{model, plan, target, {}};
   c.run();
+  // Parameters no runtime can use, on any quantized tensor (check/quant_params.h).
+  for (uint32_t s = 0; s < model.subgraphs.size(); ++s) {
+    for (uint32_t t = 0; t < model.subgraphs[s].tensors.size(); ++t) {
+      const TensorState st = planned_state(model, plan, {s, t});
+      const TensorInfo& info = model.tensor(s, t);
+      for (const std::string& problem : quant_params_problems(st.type, info.shape, *st.quant)) {
+        Finding f;
+        f.rule = "quant-params";
+        f.subgraph = s;
+        f.tensors = {info.name};
+        f.message = tensor_type_name(model.format, st.type) + " tensor " + problem;
+        c.findings.push_back(std::move(f));
+      }
+    }
+  }
   return std::move(c.findings);
 }
 
@@ -426,8 +442,10 @@ std::string describe(const Finding& f, bool name_subgraph) {
     out += ")";
   }
   if (!f.tensors.empty()) {
-    out += ", tensor" + std::string(f.tensors.size() > 1 ? "s" : "") + " ";
+    out += std::string(f.op_index >= 0 ? ", " : "") + "tensor" +
+           std::string(f.tensors.size() > 1 ? "s" : "") + " ";
     for (size_t i = 0; i < f.tensors.size(); ++i) out += (i ? ", '" : "'") + f.tensors[i] + "'";
+    if (f.op_index < 0 && name_subgraph) out += " (subgraph " + std::to_string(f.subgraph) + ")";
   }
   return out + ": " + f.message;
 }

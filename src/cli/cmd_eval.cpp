@@ -107,7 +107,11 @@ Subcommand add_eval_command(CLI::App& app) {
                 std::cerr << "q-implant: implant: " << describe_finding_text(f) << "\n";
             }
             if (args->json) {
-              std::cout << eval::eval_json(result, thresholds).dump(2) << "\n";
+              // Names that are not UTF-8 get U+FFFD, as in the --report file.
+              std::cout << eval::eval_json(result, thresholds)
+                               .dump(2, ' ', false,
+                                     nlohmann::ordered_json::error_handler_t::replace)
+                        << "\n";
             } else {
               std::cout << eval::eval_table(result);
             }

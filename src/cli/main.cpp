@@ -180,8 +180,15 @@ int main(int argc, char** argv) {
 
   const auto progress = qimplant::Progress::for_stderr(quiet);
   o.progress = progress.get();
+  // Once implant() returns the output exists: a failure after that (writing the report) must not
+  // claim that nothing was written.
+  bool output_written = false;
+  const auto written_note = [&] {
+    return output_written ? "; the output '" + o.output + "' was written" : std::string();
+  };
   try {
     const qimplant::ImplantResult result = qimplant::implant(o);
+    output_written = !o.dry_run;
     for (const auto& f : result.findings) {
       if (!quiet || f.severity == qimplant::Severity::Error)
         std::cerr << "q-implant: " << qimplant::describe_finding_text(f) << "\n";
@@ -190,11 +197,13 @@ int main(int argc, char** argv) {
     if (!quiet) print_result(o, result, verbose);
     return 0;
   } catch (const qimplant::Error& e) {
-    std::cerr << "q-implant: error: " << printable(e.what()) << "\n";
+    std::cerr << "q-implant: error: " << printable(e.what()) << written_note() << "\n";
   } catch (const std::bad_alloc&) {
-    std::cerr << "q-implant: error: out of memory; nothing was written\n";
+    std::cerr << "q-implant: error: out of memory"
+              << (output_written ? written_note() : "; nothing was written") << "\n";
   } catch (const std::exception& e) {
-    std::cerr << "q-implant: internal error: " << printable(e.what()) << "; nothing was written\n";
+    std::cerr << "q-implant: internal error: " << printable(e.what())
+              << (output_written ? written_note() : "; nothing was written") << "\n";
   }
   return 1;
 }

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <sstream>
 
 #include "model/op_properties.h"
+#include "util/error.h"
 
 namespace qimplant {
 
@@ -250,6 +252,18 @@ struct Deriver {
       }
       const std::vector<float> values = float_values(model.buffers[info.buffer]);
       if (values.empty()) continue;
+      for (size_t k = 0; k < values.size(); ++k) {
+        if (std::isfinite(values[k])) continue;
+        throw Error("model file '" + options.model_path + "': constant '" + info.name +
+                    "' (input " + std::to_string(i) + " of " + operator_name(model, op) +
+                    "): its float data has " +
+                    (std::isnan(values[k]) ? "NaN"
+                     : values[k] > 0       ? "+inf"
+                                           : "-inf") +
+                    " at element " + std::to_string(k) +
+                    ", so no parameters can be derived from its range; give it an entry in "
+                    "qparam.json or fix the model; nothing was written");
+      }
       const bool weight = prop && int(i) == prop->weight_input;
       // Weights: symmetric per channel (TFLite spec) except uint8 models, which luci and
       // legacy TFLite quantize per tensor and asymmetrically; other constants follow the
@@ -311,12 +325,14 @@ QuantParams params_from_range(float min, float max, QType qtype, bool symmetric)
   QuantParams q;
   if (symmetric) {
     const double m = std::max(-lo, hi);
-    q.scale = {m > 0 ? float(m / double(qi.max)) : 1.0f};
+    const float scale = float(m / double(qi.max));
+    q.scale = {scale >= std::numeric_limits<float>::min() ? scale : 1.0f};
     q.zero_point = {0};
     return q;
   }
   const double range = double(qi.max) - double(qi.min);
-  const double scale = hi > lo ? (hi - lo) / range : 1.0;
+  double scale = hi > lo ? (hi - lo) / range : 1.0;
+  if (!(float(scale) >= std::numeric_limits<float>::min())) scale = 1.0;
   q.scale = {float(scale)};
   const double zp = std::round(double(qi.min) - lo / double(q.scale[0]));
   q.zero_point = {int64_t(std::clamp(zp, double(qi.min), double(qi.max)))};

@@ -13,6 +13,8 @@
 
 #include <cstddef>
 
+#include <string>
+
 #include "model/model.h"
 #include "plan/edit_plan.h"
 #include "quant/quantize.h"
@@ -27,13 +29,16 @@ struct DeriveOptions {
   bool constants = true;
   Target target = Target::ONE;
   Rounding rounding = Rounding::HalfToEven;
+  std::string model_path;  // for messages
 };
 
 // One pass over all operators in execution order; returns how many edits it added. Callers
 // alternate it with propagation until neither adds anything.
 size_t derive_missing(const ModelInfo& model, EditPlan& plan, const DeriveOptions& options);
 
-// Parameters covering [min, max] (always including 0) for `qtype`; symmetric when asked.
+// Parameters covering [min, max] (always including 0) for `qtype`; symmetric when asked. A range
+// too small for a normal float scale (denormal data) is treated as empty (scale 1), so the scale
+// is always finite and > 0. min and max must be finite.
 QuantParams params_from_range(float min, float max, QType qtype, bool symmetric);
 
 }  // namespace qimplant

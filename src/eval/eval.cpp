@@ -164,6 +164,10 @@ EvalResult evaluate(const ModelFile& float_model, const ModelFile& quantized,
                     const EvalOptions& options) {
   const SubgraphInfo& fg = main_graph(float_model);
   const SubgraphInfo& qg = main_graph(quantized);
+  // First: the interpreters refuse what they cannot run and shapes past their limits before
+  // anything below allocates for a declared shape.
+  const exec::Interpreter float_run(float_model);
+  const exec::Interpreter quantized_run(quantized);
   const std::vector<size_t> input_match = match_inputs(float_model, quantized);
 
   // Outputs by name, before anything runs, so a mismatch is reported at once.
@@ -212,9 +216,6 @@ EvalResult evaluate(const ModelFile& float_model, const ModelFile& quantized,
       tensors.push_back(pair_of(float_model, quantized, it->second, static_cast<int32_t>(i)));
     }
   }
-
-  const exec::Interpreter float_run(float_model);
-  const exec::Interpreter quantized_run(quantized);
 
   EvalResult result;
   result.float_model = float_model.path();

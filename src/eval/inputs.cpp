@@ -258,7 +258,7 @@ exec::Value feed(const std::vector<float>& data, const TensorInfo& tensor, const
   v.quant = tensor.quant;
   if (tensor.type == static_cast<int8_t>(TensorType::Float32)) {
     v.data.resize(data.size() * sizeof(float));
-    std::memcpy(v.data.data(), data.data(), v.data.size());
+    if (!v.data.empty()) std::memcpy(v.data.data(), data.data(), v.data.size());
     return v;
   }
   int64_t lo, hi;

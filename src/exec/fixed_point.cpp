@@ -5,11 +5,19 @@
 
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 namespace qimplant::exec {
 
 QuantizedMultiplier quantize_multiplier(double real) {
   if (real == 0.0) return {};
+  if (!std::isfinite(real) || std::fabs(real) >= 2147483648.0) {
+    std::ostringstream os;
+    os.precision(9);
+    os << "the requantization multiplier (a ratio of the tensors' scales) is " << real
+       << "; expected a finite value below 2^31: the scales are not usable";
+    throw MultiplierError(os.str());
+  }
   int exponent = 0;
   const double fraction = std::frexp(real, &exponent);  // |fraction| in [0.5, 1)
   int64_t q = static_cast<int64_t>(std::round(fraction * static_cast<double>(1LL << 31)));

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "util/error.h"
+
 namespace qimplant::exec {
 
 struct QuantizedMultiplier {
@@ -14,7 +16,16 @@ struct QuantizedMultiplier {
   int32_t shift = 0;       // M = M0 * 2^(shift - 31); positive shift = left shift
 };
 
-// Writes `real` as M0 * 2^shift (TFLite's QuantizeMultiplier). real == 0 gives {0, 0}.
+// A requantization multiplier that no int32 arithmetic can apply: not finite, or 2^31 or more
+// (one input step would be more than the whole int32 output range). Thrown by
+// quantize_multiplier; the interpreter adds the operator.
+class MultiplierError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Writes `real` as M0 * 2^shift (TFLite's QuantizeMultiplier). real == 0 gives {0, 0}. Throws
+// MultiplierError for a multiplier that is not finite or >= 2^31.
 QuantizedMultiplier quantize_multiplier(double real);
 
 int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b);

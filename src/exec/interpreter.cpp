@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "check/quant_params.h"
+#include "exec/fixed_point.h"
 #include "model/op_properties.h"
 #include "quant/pack4.h"
 #include "util/error.h"
@@ -60,9 +62,87 @@ std::string code_names(const ModelInfo& info, const std::vector<int32_t>& codes)
 
 }  // namespace
 
+Limits& limits() {
+  static Limits l;
+  return l;
+}
+
+namespace {
+
+// The declared shapes against the limits, and every constant's buffer against its shape, before
+// any Value is made: a 500-byte file can declare a 64 GiB tensor.
+void check_sizes(const ModelFile& file, const SubgraphInfo& sg, const Graph& graph) {
+  const Limits& lim = limits();
+  const std::string prefix = "model file '" + file.path() + "': ";
+  int64_t total = 0;
+  std::vector<int64_t> counts(sg.tensors.size(), 0);
+  for (size_t i = 0; i < sg.tensors.size(); ++i) {
+    const TensorInfo& t = sg.tensors[i];
+    const std::string where = prefix + "tensor " + std::to_string(i) + " '" + t.name + "'";
+    const int64_t n = t.element_count();
+    counts[i] = n;
+    // Dynamic shapes are refused where a value is made (tensor_value).
+    if (std::any_of(t.shape.begin(), t.shape.end(), [](int32_t d) { return d < 0; })) continue;
+    if (file.info().is_constant(t) && element_size(t.type) != 0) {
+      const BufferInfo& b = file.info().buffers[t.buffer];
+      const bool packed = is_4bit(t.type);
+      const uint64_t need = packed ? (uint64_t(n) + 1) / 2 : uint64_t(n) * element_size(t.type);
+      const bool overflow = !packed && uint64_t(n) > UINT64_MAX / element_size(t.type);
+      if (overflow || b.size != need) {
+        throw Error(where + ": buffer " + std::to_string(t.buffer) + " holds " +
+                    std::to_string(b.size) + " bytes; expected " +
+                    (overflow ? std::string("more than 2^64") : std::to_string(need)) +
+                    " for shape " + shape_text(t.shape) + " of " +
+                    tensor_type_name(file.format(), t.type));
+      }
+    }
+    const auto problems = quant_params_problems(t.type, t.shape, t.quant);
+    if (!problems.empty())
+      throw Error(where + ": " + tensor_type_name(file.format(), t.type) + " tensor " +
+                  problems[0]);
+    if (n > lim.max_tensor_elements) {
+      throw Error(where + " has shape " + shape_text(t.shape) + " (" +
+                  (n == INT64_MAX ? std::string("more than 2^63") : std::to_string(n)) +
+                  " elements); eval's reference interpreter holds at most " +
+                  std::to_string(lim.max_tensor_elements) + " elements per tensor");
+    }
+    total += n;
+    if (total > lim.max_total_elements) {
+      throw Error(prefix + "subgraph " + std::to_string(graph.subgraph) + ": its tensors hold " +
+                  "more than " + std::to_string(lim.max_total_elements) +
+                  " elements together (reached at tensor " + std::to_string(i) + " '" + t.name +
+                  "'), eval's limit for one model");
+    }
+  }
+  // Convolutions and fully connected layers: each output element reads a whole filter row.
+  int64_t work = 0;
+  for (const Node& node : graph.nodes) {
+    int64_t per_output = 1;
+    if (node.inputs.size() > 1 && node.inputs[1] >= 0 &&
+        !sg.tensors[node.inputs[1]].shape.empty()) {
+      const auto& w = sg.tensors[node.inputs[1]].shape;
+      const int64_t rows = w[0] > 0 ? w[0] : 1;
+      per_output = std::max<int64_t>(1, counts[node.inputs[1]] / rows);
+    }
+    for (int32_t o : node.outputs) {
+      if (o < 0) continue;
+      int64_t w = 0;
+      if (__builtin_mul_overflow(counts[o], per_output, &w) ||
+          __builtin_add_overflow(work, w, &work) || work > lim.max_work) {
+        throw Error(prefix + describe(node) + ": running the subgraph would take more than " +
+                    std::to_string(lim.max_work) +
+                    " multiply-accumulates per sample, eval's limit for one model");
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Interpreter::Interpreter(const ModelFile& file, uint32_t subgraph)
     : graph_(load_graph(file, subgraph)) {
   const SubgraphInfo& sg = info();
+  check_sizes(file, sg, graph_);
   // Kernels are chosen from the model's types and parameters alone, so shape-only values stand
   // in for the operands here.
   std::vector<Value> shapes(sg.tensors.size());
@@ -225,6 +305,8 @@ std::vector<Value> Interpreter::run(const std::vector<Value>& inputs) const {
     }
     try {
       kernels_[n](node, in, out);
+    } catch (const MultiplierError& e) {
+      throw Error(prefix + describe(node) + ": " + e.what());
     } catch (const Error& e) {
       throw Error(prefix + e.what());
     }

@@ -17,6 +17,19 @@
 
 namespace qimplant::exec {
 
+// What a tiny model file may ask of the interpreter: each tensor at most max_tensor_elements
+// elements, all tensors of the subgraph together at most max_total_elements, and the
+// multiply-accumulates of its convolutions and fully connected layers at most max_work per run.
+// Checked when the Interpreter is built, before anything is allocated; past a limit the
+// constructor throws Error naming the file, the tensor or operator and the limit.
+struct Limits {
+  int64_t max_tensor_elements = int64_t{1} << 28;
+  int64_t max_total_elements = int64_t{1} << 30;
+  int64_t max_work = int64_t{1} << 36;
+};
+// The limits every Interpreter checks (fuzz targets lower them).
+Limits& limits();
+
 class Interpreter {
  public:
   // Throws Error naming the file and every operator (index and type) no kernel can run.

@@ -803,7 +803,7 @@ void resize_nearest_neighbor(const Node& node, const Inputs& inputs, Outputs& ou
 // SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND on NHWC (or NHC, with a block of width 1), as TFLite
 // orders the batches: output batch (i * block_w + j) * batch + b holds block offset (i, j).
 struct Blocks {
-  int32_t bh = 1, bw = 1;
+  int64_t bh = 1, bw = 1;  // each and their product at most INT32_MAX (read_blocks)
   int64_t top = 0, left = 0, bottom = 0, right = 0;  // paddings (SPACE_TO_BATCH) or crops
 };
 
@@ -822,16 +822,28 @@ Blocks read_blocks(const Node& node, const Inputs& inputs, const Value& in, cons
                    " values; expected " + std::to_string(spatial) + " and " +
                    std::to_string(2 * spatial) + " for input 0 " + shape_str(in.shape));
   }
-  for (int64_t b : block)
-    if (b < 1) fail(node, "input 1 (block_shape) has entry " + std::to_string(b));
+  // Bounded so that every shape computed from them fits int64 (a block of 65536 x 65536 would
+  // otherwise wrap the batch arithmetic in int32).
+  int64_t product = 1;
+  for (int64_t b : block) {
+    if (b < 1 || b > INT32_MAX)
+      fail(node, "input 1 (block_shape) has entry " + std::to_string(b) + "; expected 1 .. " +
+                     std::to_string(INT32_MAX));
+    product *= b;
+    if (product > INT32_MAX)
+      fail(node, "input 1 (block_shape) multiplies out to more than " + std::to_string(INT32_MAX) +
+                     " batches");
+  }
   for (int64_t p : pads)
-    if (p < 0) fail(node, "input 2 (" + std::string(what) + ") has entry " + std::to_string(p));
+    if (p < 0 || p > INT32_MAX)
+      fail(node, "input 2 (" + std::string(what) + ") has entry " + std::to_string(p) +
+                     "; expected 0 .. " + std::to_string(INT32_MAX));
   Blocks r;
-  r.bh = static_cast<int32_t>(block[0]);
+  r.bh = block[0];
   r.top = pads[0];
   r.bottom = pads[1];
   if (spatial == 2) {
-    r.bw = static_cast<int32_t>(block[1]);
+    r.bw = block[1];
     r.left = pads[2];
     r.right = pads[3];
   }
@@ -854,7 +866,10 @@ void space_to_batch_nd(const Node& node, const Inputs& inputs, Outputs& outputs)
                    " are not multiples of the block " + std::to_string(b.bh) + "x" +
                    std::to_string(b.bw));
   }
-  Shape expected{static_cast<int32_t>(s[0] * b.bh * b.bw), static_cast<int32_t>(ph / b.bh),
+  const int64_t batches = int64_t(s[0]) * b.bh * b.bw;
+  if (batches > INT32_MAX || ph / b.bh > INT32_MAX || pw / b.bw > INT32_MAX)
+    fail(node, "the output shape would have a dimension over " + std::to_string(INT32_MAX));
+  Shape expected{static_cast<int32_t>(batches), static_cast<int32_t>(ph / b.bh),
                  static_cast<int32_t>(pw / b.bw), s[3]};
   if (in.shape.size() == 3) expected.erase(expected.begin() + 2);
   expect_shape(node, "output 0", out.shape, expected);
@@ -888,7 +903,10 @@ void batch_to_space_nd(const Node& node, const Inputs& inputs, Outputs& outputs)
   }
   const int64_t oh = s[1] * b.bh - b.top - b.bottom, ow = s[2] * b.bw - b.left - b.right;
   if (oh < 0 || ow < 0) fail(node, "input 2 (crops) removes more than the input holds");
-  Shape expected{s[0] / (b.bh * b.bw), static_cast<int32_t>(oh), static_cast<int32_t>(ow), s[3]};
+  if (oh > INT32_MAX || ow > INT32_MAX)
+    fail(node, "the output shape would have a dimension over " + std::to_string(INT32_MAX));
+  Shape expected{static_cast<int32_t>(s[0] / (b.bh * b.bw)), static_cast<int32_t>(oh),
+                 static_cast<int32_t>(ow), s[3]};
   if (in.shape.size() == 3) expected.erase(expected.begin() + 2);
   expect_shape(node, "output 0", out.shape, expected);
   const int32_t out_batch = expected[0];

@@ -447,13 +447,21 @@ struct Window {
   int32_t out = 0, pad = 0;
 };
 
-Window window(Padding padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation) {
-  const int32_t effective = (filter - 1) * dilation + 1;
+// In int64, then refused when the padded extent does not fit int32, which the kernels index in.
+Window window(const Node& node, Padding padding, int32_t in, int32_t filter, int32_t stride,
+              int32_t dilation) {
+  const int64_t effective = int64_t(filter - 1) * dilation + 1;
+  int64_t out = padding == Padding::Same ? (int64_t(in) + stride - 1) / stride
+                                         : (int64_t(in) + stride - effective) / stride;
+  const int64_t total = std::max<int64_t>(0, (out - 1) * stride + effective - in);
   Window w;
-  w.out =
-      padding == Padding::Same ? (in + stride - 1) / stride : (in + stride - effective) / stride;
-  const int32_t total = std::max(0, (w.out - 1) * stride + effective - in);
-  w.pad = total / 2;
+  if ((out - 1) * stride + effective > INT32_MAX) {
+    fail(node, "stride " + std::to_string(stride) + ", dilation " + std::to_string(dilation) +
+                   " and filter size " + std::to_string(filter) + " span more than " +
+                   std::to_string(INT32_MAX) + " elements");
+  }
+  w.out = static_cast<int32_t>(out);
+  w.pad = static_cast<int32_t>(total / 2);
   return w;
 }
 
@@ -485,8 +493,8 @@ void conv_2d(const Node& node, const Inputs& inputs, Outputs& outputs) {
   }
   const int32_t groups = ic / wic, oc_per_group = oc / groups;
   const OpOptions& o = node.options;
-  const Window wy = window(o.padding, ih, kh, o.stride_h, o.dilation_h);
-  const Window wx = window(o.padding, iw, kw, o.stride_w, o.dilation_w);
+  const Window wy = window(node, o.padding, ih, kh, o.stride_h, o.dilation_h);
+  const Window wx = window(node, o.padding, iw, kw, o.stride_w, o.dilation_w);
   expect_shape(node, out, {batches, wy.out, wx.out, oc});
 
   const TensorQuant iq = per_tensor(node, in.label, *in);
@@ -552,8 +560,8 @@ void depthwise_conv_2d(const Node& node, const Inputs& inputs, Outputs& outputs)
                    " weight channels / " + std::to_string(ic) + " input channels");
   }
   const OpOptions& o = node.options;
-  const Window wy = window(o.padding, ih, kh, o.stride_h, o.dilation_h);
-  const Window wx = window(o.padding, iw, kw, o.stride_w, o.dilation_w);
+  const Window wy = window(node, o.padding, ih, kh, o.stride_h, o.dilation_h);
+  const Window wx = window(node, o.padding, iw, kw, o.stride_w, o.dilation_w);
   expect_shape(node, out, {batches, wy.out, wx.out, oc});
 
   const TensorQuant iq = per_tensor(node, in.label, *in);
@@ -802,8 +810,8 @@ void pool(const Node& node, const Inputs& inputs, Outputs& outputs, bool average
                    "; expected all >= 1");
   }
   const int32_t batches = in->shape[0], ih = in->shape[1], iw = in->shape[2], ch = in->shape[3];
-  const Window wy = window(o.padding, ih, o.filter_h, o.stride_h, 1);
-  const Window wx = window(o.padding, iw, o.filter_w, o.stride_w, 1);
+  const Window wy = window(node, o.padding, ih, o.filter_h, o.stride_h, 1);
+  const Window wx = window(node, o.padding, iw, o.filter_w, o.stride_w, 1);
   expect_shape(node, out, {batches, wy.out, wx.out, ch});
   const TensorQuant iq = per_tensor(node, in.label, *in);
   const TensorQuant oq = per_tensor(node, out.label, *out.v);

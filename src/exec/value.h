@@ -19,9 +19,13 @@ struct Value {
   QuantParams quant;
   std::vector<uint8_t> data;  // element_count() elements of element_size(type) bytes
 
+  // Saturates at INT64_MAX (the interpreter refuses such shapes before it allocates anything).
   int64_t element_count() const {
     int64_t n = 1;
-    for (int32_t d : shape) n *= d;
+    for (int32_t d : shape) {
+      if (d <= 0) return 0;
+      if (__builtin_mul_overflow(n, int64_t(d), &n)) n = INT64_MAX;
+    }
     return n;
   }
   template <class T>

@@ -1,11 +1,14 @@
 // Writing an output file so that it either appears complete or not at all.
 //
-// AtomicFile writes into a temporary file next to the final path and renames it over the final
-// path only on commit(), after the data is on disk. If commit() is never reached (an error, an
-// exception unwinding through the writer) the temporary file is removed and whatever was at the
-// final path before is left untouched. Failures are reported as qimplant::Error naming the output
-// path. An existing final path that is a symlink is replaced by the new file; its target is not
-// written through.
+// AtomicFile writes into an unnamed file in the final path's directory (Linux O_TMPFILE) and only
+// on commit(), after the data is on disk, gives it a name (linkat) and renames it over the final
+// path, so that not even SIGKILL can leave a partial file behind. Where the file system has no
+// O_TMPFILE it writes a named temporary file `.<basename>.tmp-XXXXXX` instead, which SIGINT,
+// SIGTERM and SIGHUP remove before exiting (io/signals.h); only SIGKILL can leave that one. If
+// commit() is never reached (an error, an exception unwinding through the writer) the temporary
+// file is removed and whatever was at the final path before is left untouched. Failures are
+// reported as qimplant::Error naming the output path. An existing final path that is a symlink is
+// replaced by the new file; its target is not written through.
 #pragma once
 
 #include <cstddef>
@@ -16,8 +19,8 @@ namespace qimplant {
 
 class AtomicFile {
  public:
-  // Creates `.<basename>.tmp-XXXXXX` in the directory of `final_path` (same directory, so that the
-  // final rename never crosses file systems).
+  // Creates the file in the directory of `final_path` (same directory, so that the final rename
+  // never crosses file systems).
   explicit AtomicFile(const std::string& final_path);
   // Removes the temporary file unless commit() succeeded. Never throws.
   ~AtomicFile();
@@ -27,6 +30,7 @@ class AtomicFile {
   // The temporary file's descriptor, for callers that write it themselves. -1 after commit().
   int fd() const { return fd_; }
   const std::string& final_path() const { return final_path_; }
+  // The named temporary file, or (O_TMPFILE) the pattern its name takes at commit().
   const std::string& temp_path() const { return temp_path_; }
 
   // Writes all `size` bytes (retrying partial writes and EINTR).
@@ -53,6 +57,8 @@ class AtomicFile {
   std::string temp_path_;
   int fd_ = -1;
   bool committed_ = false;
+  bool unnamed_ = false;  // O_TMPFILE: no name on disk until commit()
+  int token_ = -1;        // the registered name (io/signals.h)
 };
 
 // True when both paths exist and name the same file (same device and inode), following symlinks,

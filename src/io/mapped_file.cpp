@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "io/signals.h"
 #include "util/error.h"
 
 namespace qimplant {
@@ -76,8 +77,14 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path, cons
                 " bytes into memory: " + std::strerror(errno));
   }
   const int kept = keep_descriptor ? closer.keep() : -1;
-  return std::shared_ptr<const MappedFile>(
-      new MappedFile(path, static_cast<const uint8_t*>(p), size, true, kept));
+  auto* file = new MappedFile(path, static_cast<const uint8_t*>(p), size, true, kept);
+  // A read past a truncated file's new end raises SIGBUS; the handler prints this and exits.
+  file->token_ = signals::register_mapping(
+      p, size,
+      "q-implant: error: " + where +
+          "the file changed while being read (it was truncated or rewritten by another process "
+          "while mapped); nothing was written\n");
+  return std::shared_ptr<const MappedFile>(file);
 }
 
 MappedFile::MappedFile(std::string path, const uint8_t* data, size_t size, bool mapped, int fd)
@@ -96,6 +103,7 @@ std::shared_ptr<const MappedFile> MappedFile::from_bytes(const std::string& path
 }
 
 MappedFile::~MappedFile() {
+  signals::unregister_mapping(token_);
   if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
   if (fd_ >= 0) ::close(fd_);
 }

@@ -3,8 +3,10 @@
 // MappedFile maps a regular file privately and read-only, so the bytes can be handed out as
 // pointers without copying, and stay valid for as long as any shared_ptr to the MappedFile lives.
 // Every failure to open or map is reported as qimplant::Error naming the file and its role.
-// The file must not be truncated by someone else while it is mapped (that would raise SIGBUS on
-// access; nothing in user space can prevent it).
+// If someone else truncates the file while it is mapped, a read past the new end raises SIGBUS:
+// the handler of io/signals.h then reports "<what> '<path>': the file changed while being read"
+// and exits 1, removing any output in progress (data handed to write(2) straight from the
+// mapping fails with EFAULT instead; the writer reports the same message as an Error).
 #pragma once
 
 #include <cstddef>
@@ -68,6 +70,7 @@ class MappedFile {
   bool mapped_;
   int fd_;
   std::vector<uint8_t> owned_;  // from_bytes: the bytes data_ points into
+  int token_ = -1;  // io/signals.h registration of the mapping
 };
 
 }  // namespace qimplant

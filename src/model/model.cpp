@@ -57,8 +57,13 @@ size_t tensor_type_size(int8_t type) {
 }
 
 int64_t TensorInfo::element_count() const {
+  // Saturates at INT64_MAX: a declared shape may multiply out past int64 (no buffer that big can
+  // exist, so every comparison with a buffer size still fails as it should).
   int64_t n = 1;
-  for (int32_t d : shape) n *= d < 0 ? 0 : d;
+  for (int32_t d : shape) {
+    if (d <= 0) return 0;
+    if (__builtin_mul_overflow(n, int64_t(d), &n)) n = INT64_MAX;
+  }
   return n;
 }
 

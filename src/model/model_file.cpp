@@ -119,8 +119,13 @@ void read_model(const MappedFile& file, ModelInfo& info, size_t& flatbuffer_size
           }
           if (const auto* q = t->quantization()) {
             if (q->scale()) ti.quant.scale.assign(q->scale()->begin(), q->scale()->end());
-            if (q->zero_point())
-              ti.quant.zero_point.assign(q->zero_point()->begin(), q->zero_point()->end());
+            // The verifier checks vector alignment to 4 bytes only; an int64 vector may sit at
+            // an address that is not a multiple of 8, so it is copied bytewise.
+            if (const auto* zp = q->zero_point()) {
+              ti.quant.zero_point.resize(zp->size());
+              if (zp->size())
+                std::memcpy(ti.quant.zero_point.data(), zp->Data(), zp->size() * sizeof(int64_t));
+            }
             ti.quant.quantized_dimension = q->quantized_dimension();
           }
           g.tensors.push_back(std::move(ti));
@@ -129,8 +134,16 @@ void read_model(const MappedFile& file, ModelInfo& info, size_t& flatbuffer_size
       const std::string where = "subgraph " + std::to_string(s);
       g.inputs = to_vector(sg->inputs());
       g.outputs = to_vector(sg->outputs());
-      for (int32_t i : g.inputs) check_index(i, g.tensors.size(), where + " input");
-      for (int32_t i : g.outputs) check_index(i, g.tensors.size(), where + " output");
+      // -1 marks an omitted operator operand; a graph input or output must be a tensor.
+      auto check_io = [&](int32_t index, const std::string& what) {
+        if (index == -1)
+          throw Error("model file '" + file.path() + "': " + what +
+                      " refers to tensor -1 (the mark of an omitted operand); a graph " +
+                      "input or output must be a tensor of the subgraph");
+        check_index(index, g.tensors.size(), what);
+      };
+      for (int32_t i : g.inputs) check_io(i, where + " input");
+      for (int32_t i : g.outputs) check_io(i, where + " output");
       if (const auto* ops = sg->operators()) {
         for (flatbuffers::uoffset_t o = 0; o < ops->size(); ++o) {
           const auto* op = ops->Get(o);

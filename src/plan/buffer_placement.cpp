@@ -13,7 +13,12 @@ void place_new_data(const ModelInfo& model, EditPlan& plan) {
   }
   std::set<uint32_t> reused;
   for (auto& [ref, content] : plan.new_data) {
-    TensorEdit& edit = plan.tensors.at(ref);
+    // A later stage may drop the edit of a constant that got new data (the float interface keeps
+    // a constant graph output float, mixed precision a constant read only by float operators):
+    // the tensor then stays as the model has it, data included.
+    const auto found = plan.tensors.find(ref);
+    if (found == plan.tensors.end()) continue;
+    TensorEdit& edit = found->second;
     const uint32_t buffer = model.tensor(ref.subgraph, ref.tensor).buffer;
     bool all_edited = true;
     for (const auto& u : users[buffer]) all_edited = all_edited && plan.find(u) != nullptr;

@@ -34,6 +34,11 @@ void BufferContent::write_to(uint8_t* out,
     }
   } else if (recipe) {
     const QuantizeRecipe& r = *recipe;
+    // The planner never makes such a recipe (implant refuses it first); guard the indexing.
+    if (r.quant.scale.empty() || r.quant.zero_point.size() != r.quant.scale.size())
+      throw Error(r.context + ": " + std::to_string(r.quant.scale.size()) + " scale(s) and " +
+                  std::to_string(r.quant.zero_point.size()) +
+                  " zero point(s) cannot quantize the tensor's data; nothing was written");
     const RowLayout layout = row_layout(r.shape, r.quant);
     const bool packed = is_4bit(r.qtype);
     // Slices of about kSlice float bytes: each slice's pages are dropped once quantized, so a

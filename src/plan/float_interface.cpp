@@ -108,6 +108,13 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     const int32_t t = sg.inputs[i];
     const std::string want = requested(types.inputs, i, sg.inputs.size(), "input");
     if (t < 0 || want.empty()) continue;
+    // No operator computes a constant, so there is nothing to put a conversion on.
+    if (model.is_constant(sg.tensors[t]) &&
+        planned_state(model, plan, {s, uint32_t(t)}).type != sg.tensors[t].type)
+      throw Error("--input-type " + want + ": input '" + sg.tensors[t].name +
+                  "' is a constant (buffer " + std::to_string(sg.tensors[t].buffer) +
+                  "), not computed by an operator, so no conversion can be added for it; leave "
+                  "--input-type out or drop the constant from the graph's inputs");
     const TensorState st = planned_state(model, plan, {s, uint32_t(t)});
     const bool kept = plan.keep_float.count({s, uint32_t(t)}) > 0;  // mixed precision's to handle
     const int8_t planned = kept ? kFloat32 : st.type;
@@ -136,6 +143,13 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     const int32_t t = sg.outputs[i];
     const std::string want = requested(types.outputs, i, sg.outputs.size(), "output");
     if (t < 0 || want.empty()) continue;
+    // No operator computes a constant, so there is nothing to put a conversion on.
+    if (model.is_constant(sg.tensors[t]) &&
+        planned_state(model, plan, {s, uint32_t(t)}).type != sg.tensors[t].type)
+      throw Error("--output-type " + want + ": output '" + sg.tensors[t].name +
+                  "' is a constant (buffer " + std::to_string(sg.tensors[t].buffer) +
+                  "), not computed by an operator, so no conversion can be added for it; leave "
+                  "--output-type out or drop the constant from the graph's outputs");
     const TensorState st = planned_state(model, plan, {s, uint32_t(t)});
     const bool kept = plan.keep_float.count({s, uint32_t(t)}) > 0;
     const int8_t planned = kept ? kFloat32 : st.type;

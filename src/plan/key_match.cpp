@@ -275,11 +275,9 @@ NameMap read_name_map(const std::string& path) {
   json root;
   try {
     root = json::parse(buf.str(), on_event);
-  } catch (const json::parse_error& e) {
-    std::string msg = e.what();
-    if (auto p = msg.find("] "); msg.rfind("[json.exception", 0) == 0 && p != std::string::npos)
-      msg = msg.substr(p + 2);
-    throw Error(where + ": malformed JSON: " + msg);
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond the double range (1e999).
+    throw Error(where + ": malformed JSON: " + json_parse_error_text(e, buf.str()));
   }
   if (!duplicate.empty())
     throw Error(where + ": key \"" + duplicate + "\" appears more than once; map each key once");

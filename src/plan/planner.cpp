@@ -190,9 +190,11 @@ struct Planner {
 
     const BufferInfo& src = model.buffers[t.buffer];
     const int64_t count = t.element_count();
-    if (static_cast<uint64_t>(count) * 4 != src.size) {
+    // element_count saturates at INT64_MAX; a count past a quarter of that has no buffer.
+    if (count > INT64_MAX / 4 || static_cast<uint64_t>(count) * 4 != src.size) {
       throw Error("model file '" + model_path + "': tensor '" + t.name + "' has shape " +
-                  shape_text(t.shape) + " (" + std::to_string(count) +
+                  shape_text(t.shape) + " (" +
+                  (count == INT64_MAX ? std::string("more than 2^63") : std::to_string(count)) +
                   " float32 values) but its buffer " + std::to_string(t.buffer) + " holds " +
                   std::to_string(src.size) + " bytes");
     }

@@ -9,6 +9,7 @@
 #include "qparam/aimet.h"
 #include "qparam/onnx_qdq.h"
 #include "util/error.h"
+#include "util/json_text.h"
 
 namespace qimplant {
 
@@ -19,16 +20,9 @@ using json = nlohmann::ordered_json;
 json parse_json(const std::string& path, const std::string& text) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string msg = e.what();
-    if (auto p = msg.find("] "); msg.rfind("[json.exception", 0) == 0 && p != std::string::npos)
-      msg = msg.substr(p + 2);
-    // Python's json.dump writes NaN / Infinity, which JSON has no spelling for.
-    for (const char* word : {"NaN", "Infinity"})
-      if (text.find(word) != std::string::npos)
-        msg += std::string(" (the file contains ") + word +
-               ", which is not JSON: a value that is not a finite number)";
-    throw Error("parameter file '" + path + "': malformed JSON: " + msg);
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond the double range (1e999).
+    throw Error("parameter file '" + path + "': malformed JSON: " + json_error_with_hints(e, text));
   }
 }
 
@@ -71,7 +65,7 @@ ParamFormat detect_param_format(const std::string& path) {
   while (i < n && std::isspace(d[i])) ++i;
   // Text that starts like JSON (or nothing) is JSON: qparam.json's reader names its problems.
   if (i == n || std::strchr("{[\"-0123456789tfn", d[i]) != nullptr) {
-    if (d[i] == '{') {
+    if (i < n && d[i] == '{') {
       try {
         const json root = json::parse(d + i, d + n);
         if (is_aimet_encodings(root)) return ParamFormat::Aimet;

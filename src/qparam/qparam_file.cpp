@@ -423,16 +423,9 @@ QParamFile read_qparam_file(const std::string& path) {
   json root;
   try {
     root = json::parse(text, on_event);
-  } catch (const json::parse_error& e) {
-    std::string msg = e.what();
-    if (auto p = msg.find("] "); msg.rfind("[json.exception", 0) == 0 && p != std::string::npos)
-      msg = msg.substr(p + 2);
-    // Python's json.dump writes NaN / Infinity, which JSON has no spelling for.
-    for (const char* word : {"NaN", "Infinity"})
-      if (text.find(word) != std::string::npos)
-        msg += std::string(" (the file contains ") + word +
-               ", which is not JSON: a value that is not a finite number)";
-    throw Error("qparam file '" + path + "': malformed JSON: " + msg);
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond the double range (1e999).
+    throw Error("qparam file '" + path + "': malformed JSON: " + json_error_with_hints(e, text));
   }
   if (!root.is_object()) {
     throw Error("qparam file '" + path +

@@ -92,23 +92,70 @@ size_t inline_estimate(const ModelFile& input, const EditPlan& plan) {
   return total;
 }
 
-// Operators may keep large custom options after the FlatBuffer too (large_custom_options_offset);
-// those offsets would need the same relocation, which is not done yet.
+// What the writer cannot copy: operators may keep large custom options after the FlatBuffer
+// (large_custom_options_offset), offsets that would need the same relocation, which is not done
+// yet; and union fields whose table is missing (see below).
 template <Format F>
-void refuse_external_custom_options(const ModelFile& input) {
+void refuse_unwritable(const ModelFile& input) {
   const auto* model = Schema<F>::root(input.file().data());
   if (!model->subgraphs()) return;
   for (flatbuffers::uoffset_t s = 0; s < model->subgraphs()->size(); ++s) {
     const auto* ops = model->subgraphs()->Get(s)->operators();
-    if (!ops) continue;
-    for (flatbuffers::uoffset_t o = 0; o < ops->size(); ++o) {
-      if (ops->Get(o)->large_custom_options_offset() > 1) {
+    for (flatbuffers::uoffset_t o = 0; ops && o < ops->size(); ++o) {
+      const auto* op = ops->Get(o);
+      // The verifier accepts a union whose type is set but whose table is absent; the object API
+      // the writer copies subgraphs with (UnPack, then Pack) dereferences the missing table.
+      const auto missing = [&](const std::string& field, const char* type) {
+        return Error("model file '" + input.path() + "': subgraph " + std::to_string(s) +
+                     " operator " + std::to_string(o) + ": " + field + "_type is " + type +
+                     " but the " + field +
+                     " table is absent; the model cannot be rewritten "
+                     "(set " +
+                     field + "_type to NONE or give the table)");
+      };
+      if (op->builtin_options_type() != decltype(op->builtin_options_type())(0) &&
+          !op->builtin_options())
+        throw missing("builtin_options", EnumNameBuiltinOptions(op->builtin_options_type()));
+      if (op->builtin_options_2_type() != decltype(op->builtin_options_2_type())(0) &&
+          !op->builtin_options_2())
+        throw missing("builtin_options_2", EnumNameBuiltinOptions2(op->builtin_options_2_type()));
+      if (op->large_custom_options_offset() > 1) {
         throw Error("model file '" + input.path() + "': subgraph " + std::to_string(s) +
                     " operator " + std::to_string(o) +
                     " keeps its custom options outside the FlatBuffer "
                     "(large_custom_options_offset " +
                     std::to_string(ops->Get(o)->large_custom_options_offset()) +
                     "); writing such models is not supported yet");
+      }
+    }
+    const auto* tensors = model->subgraphs()->Get(s)->tensors();
+    if (!tensors) continue;
+    for (flatbuffers::uoffset_t t = 0; t < tensors->size(); ++t) {
+      const auto* tensor = tensors->Get(t);
+      const auto missing = [&](const std::string& field, const char* type) {
+        return Error("model file '" + input.path() + "': subgraph " + std::to_string(s) +
+                     " tensor " + std::to_string(t) + ": " + field + "_type is " + type +
+                     " but the " + field +
+                     " table is absent; the model cannot be rewritten "
+                     "(set " +
+                     field + "_type to NONE or give the table)");
+      };
+      if (const auto* q = tensor->quantization()) {
+        if (q->details_type() != decltype(q->details_type())(0) && !q->details())
+          throw missing("quantization.details", EnumNameQuantizationDetails(q->details_type()));
+      }
+      const auto* sparsity = tensor->sparsity();
+      if (!sparsity || !sparsity->dim_metadata()) continue;
+      for (const auto* dm : *sparsity->dim_metadata()) {
+        if (!dm) continue;
+        if (dm->array_segments_type() != decltype(dm->array_segments_type())(0) &&
+            !dm->array_segments())
+          throw missing("sparsity.dim_metadata.array_segments",
+                        EnumNameSparseIndexVector(dm->array_segments_type()));
+        if (dm->array_indices_type() != decltype(dm->array_indices_type())(0) &&
+            !dm->array_indices())
+          throw missing("sparsity.dim_metadata.array_indices",
+                        EnumNameSparseIndexVector(dm->array_indices_type()));
       }
     }
   }
@@ -538,9 +585,9 @@ size_t write_inline(const ModelFile& input, const EditPlan& plan, const std::str
 size_t write_model(const ModelFile& input, const EditPlan& plan, const std::string& output_path,
                    const WriteOptions& options) {
   if (input.format() == Format::Circle) {
-    refuse_external_custom_options<Format::Circle>(input);
+    refuse_unwritable<Format::Circle>(input);
   } else {
-    refuse_external_custom_options<Format::TFLite>(input);
+    refuse_unwritable<Format::TFLite>(input);
   }
   bool external = options.buffers == BufferLayout::External;
   if (options.buffers == BufferLayout::Auto) {
