@@ -1,8 +1,11 @@
 """Run q-implant from Python: implant, check, inspect and eval, returning what the tool reports.
 
-Each function runs the q-implant binary (the QIMPLANT_CLI environment variable, else
-``q-implant`` on PATH) and reads the JSON it writes (``--json`` on stdout, or ``--report`` for
-check), so the dicts are exactly the tool's ``--report`` / ``--json`` documents. Keyword options
+Each function runs a q-implant command and reads the JSON it writes (``--json`` on stdout, or
+``--report`` for check), so the dicts are exactly the tool's ``--report`` / ``--json``
+documents. The command runs in-process through the compiled binding ``qimplant_native`` when it
+can be imported (built by the project's CMake from the binary's own command code, same
+version), else as the q-implant binary (the QIMPLANT_CLI environment variable, else
+``q-implant`` on PATH); ``QIMPLANT_BACKEND=cli`` forces the binary. Both give the same results. Keyword options
 are the command-line options by name: ``rules="tflite"`` is ``--rules tflite``,
 ``keep_float=["a", "b"]`` is ``--keep-float a,b``, ``no_derive="bias"``, ``allow_float=True`` is
 ``--allow-float`` (False or None leaves an option out). A failure raises :class:`Error` with
@@ -14,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 
-__all__ = ["Error", "implant", "check", "inspect", "eval", "cli_path"]
+__all__ = ["Error", "implant", "check", "inspect", "eval", "cli_path", "backend"]
 
 
 class Error(Exception):
@@ -72,8 +75,42 @@ def _message(stderr):
     return first
 
 
+class _Completed:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _native():
+    """The binding module, when it can be used: importable and of this package's version."""
+    if os.environ.get("QIMPLANT_BACKEND") == "cli":
+        return None
+    try:
+        import qimplant_native
+    except ImportError:
+        if os.environ.get("QIMPLANT_BACKEND") == "native":
+            raise Error("QIMPLANT_BACKEND=native but qimplant_native cannot be imported: build "
+                        "it with CMake (QIMPLANT_PYTHON_BINDING) and put it on PYTHONPATH")
+        return None
+    from . import __version__
+    if qimplant_native.__version__ != __version__:
+        if os.environ.get("QIMPLANT_BACKEND") == "native":
+            raise Error("qimplant_native is version %s, the package %s"
+                        % (qimplant_native.__version__, __version__))
+        return None
+    return qimplant_native
+
+
+def backend():
+    """"native" when the functions run the binding, else the path of the binary they run."""
+    return "native" if _native() is not None else cli_path()
+
+
 def _run(args):
-    command = [cli_path()] + [os.fspath(a) for a in args]
+    args = [os.fspath(a) for a in args]
+    native = _native()
+    if native is not None:
+        return _Completed(*native.run(args)), ["qimplant_native"] + args
+    command = [cli_path()] + args
     try:
         proc = subprocess.run(command, capture_output=True, text=True)
     except OSError as e:

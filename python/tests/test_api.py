@@ -1,6 +1,8 @@
 """qimplant.implant / check / inspect / eval on the bundled example and on bad inputs.
 
-The functions run the binary ctest names in QIMPLANT_CLI and return its JSON documents."""
+Every test runs twice: through the binary ctest names in QIMPLANT_CLI, and in-process through
+the binding qimplant_native (on PYTHONPATH from the build; ctest sets QIMPLANT_NATIVE_REQUIRED,
+so there a missing binding fails instead of skipping)."""
 import json
 import os
 import subprocess
@@ -12,6 +14,27 @@ import qimplant
 EXAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples", "conv2d")
 MODEL = os.path.join(EXAMPLE, "Conv2D_000.circle")
 QPARAM = os.path.join(EXAMPLE, "qparam.json")
+
+
+def _native_available():
+    try:
+        import qimplant_native  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+@pytest.fixture(autouse=True, params=["cli", "native"])
+def backend(request, monkeypatch):
+    if request.param == "native" and not _native_available():
+        if os.environ.get("QIMPLANT_NATIVE_REQUIRED"):
+            pytest.fail("qimplant_native is not importable (PYTHONPATH=%s)"
+                        % os.environ.get("PYTHONPATH"))
+        pytest.skip("qimplant_native not built")
+    monkeypatch.setenv("QIMPLANT_BACKEND", request.param)
+    expected = "native" if request.param == "native" else os.environ["QIMPLANT_CLI"]
+    assert qimplant.backend() == expected
+    return request.param
 
 
 def test_implant_returns_the_report(tmp_path):
@@ -102,9 +125,26 @@ def test_eval(tmp_path):
     assert e.value.returncode == 1 and str(e.value)
 
 
-def test_missing_binary(monkeypatch):
+def test_missing_binary(monkeypatch, backend):
+    if backend == "native":
+        pytest.skip("the binding needs no binary")
     monkeypatch.setenv("QIMPLANT_CLI", "")
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(qimplant.Error) as e:
         qimplant.inspect(MODEL)
     assert "QIMPLANT_CLI" in str(e.value)
+
+
+def test_both_backends_give_the_same_results(monkeypatch, tmp_path, backend):
+    if backend == "cli" or not _native_available():
+        pytest.skip("compared once, from the native run")
+    results = {}
+    for name in ("cli", "native"):
+        monkeypatch.setenv("QIMPLANT_BACKEND", name)
+        out = tmp_path / "out.circle"  # the same path: reports name it
+        report = qimplant.implant(MODEL, QPARAM, out, rules="tflite", input_type="float32")
+        with pytest.raises(qimplant.Error) as e:
+            qimplant.implant(MODEL, tmp_path / "missing.json", tmp_path / "o.circle")
+        results[name] = (report, out.read_bytes(), qimplant.check(out), qimplant.inspect(out),
+                         qimplant.eval(MODEL, out, samples=2), str(e.value), e.value.returncode)
+    assert results["cli"] == results["native"]

@@ -5,7 +5,8 @@
 #                    pkg-config, and run it (needs MODE=install first)
 #   -DMODE=deb       cpack -G DEB, check the control fields, dpkg-deb -x both packages into
 #                    WORK/debroot, run the binary and build the consumer from there
-# Other variables: BUILD, SOURCE, WORK, PREFIX (the build's CMAKE_INSTALL_PREFIX), VERSION.
+# Other variables: BUILD, SOURCE, WORK, PREFIX (the build's CMAKE_INSTALL_PREFIX), VERSION,
+# SANITIZE (the build's QIMPLANT_SANITIZE).
 cmake_minimum_required(VERSION 3.19)
 
 function(run)
@@ -40,8 +41,14 @@ endfunction()
 function(build_consumer prefix tag)
   set(dir ${WORK}/consumer-${tag})
   file(REMOVE_RECURSE ${dir})
+  # A sanitizer build's library needs the sanitizer runtime in the program that links it.
+  set(san)
+  if(SANITIZE)
+    set(san -fsanitize=address,undefined)
+  endif()
   run(${CMAKE_COMMAND} -S ${SOURCE}/tests/install/consumer -B ${dir}
-      -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+      -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+      "-DCMAKE_CXX_FLAGS=${san}" "-DCMAKE_EXE_LINKER_FLAGS=${san}")
   run(${CMAKE_COMMAND} --build ${dir})
   set(example ${SOURCE}/examples/conv2d)
   run(${dir}/consumer ${example}/Conv2D_000.circle ${example}/qparam.json ${dir}/out.circle)
@@ -56,7 +63,7 @@ function(build_consumer prefix tag)
   set(ENV{PKG_CONFIG_PATH} ${pc_dir})
   run(pkg-config --cflags --libs qimplant)
   separate_arguments(flags UNIX_COMMAND "${out}")
-  run(c++ -std=c++17 ${SOURCE}/tests/install/consumer/main.cpp ${flags} -o ${dir}/consumer-pc)
+  run(c++ -std=c++17 ${san} ${SOURCE}/tests/install/consumer/main.cpp ${flags} -o ${dir}/consumer-pc)
   run(${dir}/consumer-pc ${example}/Conv2D_000.circle ${example}/qparam.json ${dir}/out-pc.circle)
   run(pkg-config --modversion qimplant)
   if(NOT out STREQUAL "${VERSION}\n")
