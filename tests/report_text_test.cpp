@@ -120,15 +120,17 @@ size_t count(const std::string& text, const std::string& part) {
 // Eight RELUs in a chain, every activation int8 for the ONE target: 16 warnings on 9 tensors.
 class GroupedCli : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { make("int8", 0); }
+  // Every tensor `dtype` with zero point `zp`.
+  void make(const std::string& dtype, int64_t zp) {
     ModelBuilder b(Format::Circle);
     int32_t prev = b.tensor("x", {1, 4});
-    std::vector<QParamSpec> specs = {{"x", "int8", {0.5f}, {0}}};
+    std::vector<QParamSpec> specs = {{"x", dtype, {0.5f}, {zp}}};
     for (int i = 0; i < 8; ++i) {
       const std::string name = "r" + std::to_string(i);
       const int32_t next = b.tensor(name, {1, 4});
       b.op(circle::BuiltinOperator_RELU, {prev}, {next});
-      specs.push_back({name, "int8", {0.5f}, {0}});
+      specs.push_back({name, dtype, {0.5f}, {zp}});
       prev = next;
     }
     b.inputs({0});
@@ -192,6 +194,29 @@ TEST_F(GroupedCli, JsonPrintsTheReportOnStdout) {
   EXPECT_EQ(bad.status, 1);
   EXPECT_EQ(bad.out, "");
   EXPECT_EQ(bad.err.rfind("q-implant: error: ", 0), 0u) << bad.err;
+}
+
+TEST_F(GroupedCli, RepeatedRuleErrorsAreOneLineOfTheMessage) {
+  make("int16", 5);  // int16 activations must be symmetric: 16 errors, one message
+  const std::string line =
+      "error [int16-symmetric] 16x RELU (8 operators), 9 tensors: int16 activations are "
+      "symmetric: expected zero point 0, found 5 ('x', 'r0', 'r1', ... 6 more)";
+  const CliOutput refused = run(args_);
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_NE(refused.err.find("breaks 16 rule(s) of the one target"), std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("\n  " + line + "\nnothing was written\n"), std::string::npos)
+      << refused.err;
+  EXPECT_EQ(count(refused.err, "\n"), 3u) << refused.err;
+
+  const CliOutput forced = run("--force " + args_);
+  ASSERT_EQ(forced.status, 0) << forced.err;
+  EXPECT_EQ(forced.err, "q-implant: " + line + "\n");
+  EXPECT_NE(forced.out.find("(circle, one rules: 16 error(s) written with --force, 0 warning(s))"),
+            std::string::npos)
+      << forced.out;
+  EXPECT_EQ(count(run("-v --force " + args_).err, "q-implant: error [int16-symmetric] RELU"), 16u);
 }
 
 }  // namespace

@@ -44,10 +44,11 @@ std::string group_line(const Group& g) {
 
 }  // namespace
 
-std::vector<std::string> finding_lines(const std::vector<Finding>& findings, bool each) {
+std::vector<std::string> finding_lines(const std::vector<Finding>& findings, bool each,
+                                       const std::function<std::string(const Finding&)>& single) {
   std::vector<std::string> lines;
   if (each) {
-    for (const auto& f : findings) lines.push_back(describe_finding_text(f));
+    for (const auto& f : findings) lines.push_back(single(f));
     return lines;
   }
   using Key = std::tuple<Severity, std::string, std::string, uint32_t, std::string>;
@@ -64,8 +65,7 @@ std::vector<std::string> finding_lines(const std::vector<Finding>& findings, boo
       if (g.seen.insert(t).second) g.tensors.push_back(t);
   }
   for (const auto& g : groups) {
-    lines.push_back(g.members.size() == 1 ? describe_finding_text(*g.members.front())
-                                          : group_line(g));
+    lines.push_back(g.members.size() == 1 ? single(*g.members.front()) : group_line(g));
   }
   return lines;
 }

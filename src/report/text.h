@@ -3,6 +3,7 @@
 // every instance; these only shorten what reaches the terminal.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,10 @@ namespace qimplant {
 // names the first few tensors:
 //   warning [one-activation-type] 16x FULLY_CONNECTED (8 operators), 9 tensors: ONE's ...,
 //   found INT8 ('input', 'fc0/out', 'fc1/out', ... 6 more)
-std::vector<std::string> finding_lines(const std::vector<Finding>& findings, bool each);
+// `single` writes one finding's own line (describe_finding with the model at hand, say).
+std::vector<std::string> finding_lines(
+    const std::vector<Finding>& findings, bool each,
+    const std::function<std::string(const Finding&)>& single = describe_finding_text);
 
 // The line that says what matters first: written (where, format) or not, the target and the
 // rule check's errors / warnings, then the tensors by origin, operators inserted and run in
