@@ -11,7 +11,8 @@ packages=(
   libcli11-dev
   libgtest-dev libgmock-dev
   libbenchmark-dev time
-  python3 python3-numpy python3-pytest python3-setuptools
+  python3 python3-numpy python3-pytest python3-setuptools python3-pip
+  dpkg-dev file python3-dev pybind11-dev
   python3-torch python3-onnx
   libonnx-dev libprotobuf-dev protobuf-compiler libzip-dev
   clang libclang-rt-14-dev

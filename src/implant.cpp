@@ -16,6 +16,8 @@
 #include "plan/requantize.h"
 #include "plan/structure.h"
 #include "qparam/param_source.h"
+#include "qparam/qparam_file.h"
+#include "report/text.h"
 #include "util/error.h"
 #include "write/model_writer.h"
 
@@ -112,13 +114,16 @@ ImplantResult implant(const ImplantOptions& options) {
   result.target = derive.target;
   if (options.check_rules) {
     result.findings = check_rules(planned, plan, derive.target);
+    // One line per rule and message (report/text.h), so a mistake repeated over many tensors
+    // does not bury the others.
+    std::vector<Finding> error_findings;
+    for (const auto& f : result.findings)
+      if (f.severity == Severity::Error) error_findings.push_back(f);
+    const size_t error_count = error_findings.size();
     std::string errors;
-    size_t error_count = 0;
-    for (const auto& f : result.findings) {
-      if (f.severity != Severity::Error) continue;
-      ++error_count;
-      errors += "\n  " + describe_finding(planned, f);
-    }
+    for (const auto& line : finding_lines(
+             error_findings, false, [&](const Finding& f) { return describe_finding(planned, f); }))
+      errors += "\n  " + line;
     if (error_count && !options.force) {
       throw Error("model file '" + options.input + "': the quantized model breaks " +
                   std::to_string(error_count) + " rule(s) of the " + target_name(derive.target) +

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/implant_flags.h"
 #include "eval/eval.h"
+#include "report/text.h"
 
 namespace qimplant::cli {
 
@@ -103,8 +104,8 @@ Subcommand add_eval_command(CLI::App& app) {
               implant.output = args->implant_output;
               ImplantResult implanted;
               result = eval::evaluate_implant(implant, o, &implanted);
-              for (const auto& f : implanted.findings)
-                std::cerr << "q-implant: implant: " << describe_finding_text(f) << "\n";
+              for (const auto& line : finding_lines(implanted.findings, false))
+                std::cerr << "q-implant: implant: " << line << "\n";
             }
             if (args->json) {
               // Names that are not UTF-8 get U+FFFD, as in the --report file.

@@ -1,5 +1,6 @@
 // q-implant command line: argument parsing and printing only; the work is in the library.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -9,8 +10,10 @@
 
 #include "cli/commands.h"
 #include "cli/implant_flags.h"
+#include "cli/man_page.h"
 #include "implant.h"
 #include "report/report.h"
+#include "report/text.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -47,13 +50,7 @@ std::string quant_text(const qimplant::QuantParams& q) {
 
 void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResult& r,
                   bool verbose) {
-  size_t implanted = 0, propagated = 0, derived = 0, inserted = 0, reexpressed = 0;
   for (const auto& c : r.changes) {
-    reexpressed += !c.reexpressed.empty();
-    (c.origin == qimplant::EditOrigin::Implanted    ? implanted
-     : c.origin == qimplant::EditOrigin::Propagated ? propagated
-     : c.origin == qimplant::EditOrigin::Derived    ? derived
-                                                    : inserted)++;
     if (!verbose) continue;
     std::string data;
     if (c.data == qimplant::TensorEdit::Data::FromValue) data = ", data from value";
@@ -82,20 +79,7 @@ void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResu
     for (const auto& t : op.outputs) std::cout << " '" << t << "'";
     std::cout << " [" << op.reason << "]\n";
   }
-  // Tensors the plan added are counted with their operators.
-  std::string added;
-  if (inserted || !r.inserted_operators.empty())
-    added = ", " + std::to_string(r.inserted_operators.size()) + " operator(s) inserted";
-  if (r.float_operators) added += ", " + std::to_string(r.float_operators) + " run in float";
-  if (reexpressed) added += ", " + std::to_string(reexpressed) + " re-expressed";
-  if (o.dry_run) {
-    std::cout << "q-implant: dry run, nothing written: " << implanted << " tensor(s) implanted, "
-              << propagated << " propagated, " << derived << " derived" << added << "\n";
-  } else {
-    std::cout << "q-implant: wrote " << o.output << " (" << qimplant::format_name(r.format) << ", "
-              << r.output_bytes << " bytes): " << implanted << " tensor(s) implanted, "
-              << propagated << " propagated, " << derived << " derived" << added << "\n";
-  }
+  std::cout << qimplant::summary_line(o, r) << "\n";
 }
 
 }  // namespace
@@ -122,8 +106,11 @@ int main(int argc, char** argv) {
   std::string report;
   app.add_option("--report", report,
                  "write a JSON report of every change and finding to this file");
-  bool verbose = false, quiet = false;
-  app.add_flag("-v,--verbose", verbose, "print every tensor changed");
+  bool verbose = false, quiet = false, json = false;
+  app.add_flag("-v,--verbose", verbose,
+               "print every tensor changed, and every rule-check finding on its own line");
+  app.add_flag("--json", json,
+               "print the report (as --report writes it) on stdout instead of the summary");
   app.add_flag("-q,--quiet", quiet, "print nothing on success");
   // Hidden, for tests: the size at which --buffers auto switches to external.
   app.add_option("--external-threshold-for-tests", o.external_threshold_for_tests)->group("");
@@ -137,6 +124,16 @@ int main(int argc, char** argv) {
   subcommands.push_back(qimplant::cli::add_eval_command(app));
   subcommands.push_back(qimplant::cli::add_convert_params_command(app));
   app.require_subcommand(0, 1);
+  // Hidden, for the build: writes the man page from this very app definition (cli/man_page.h).
+  app.add_option_function<std::string>(
+         "--man-page",
+         [&app](const std::string& path) {
+           std::ofstream out(path);
+           out << qimplant::cli::man_page(app, QIMPLANT_VERSION);
+           if (!out.flush()) throw CLI::FileError("cannot write the man page to " + path);
+           throw CLI::Success();
+         })
+      ->group("");
 
   try {
     app.parse(argc, argv);
@@ -189,12 +186,19 @@ int main(int argc, char** argv) {
   try {
     const qimplant::ImplantResult result = qimplant::implant(o);
     output_written = !o.dry_run;
-    for (const auto& f : result.findings) {
-      if (!quiet || f.severity == qimplant::Severity::Error)
-        std::cerr << "q-implant: " << qimplant::describe_finding_text(f) << "\n";
-    }
+    // Findings the rule check repeats over many tensors are grouped unless -v; --report and
+    // --json keep every one.
+    std::vector<qimplant::Finding> shown;
+    for (const auto& f : result.findings)
+      if (!quiet || f.severity == qimplant::Severity::Error) shown.push_back(f);
+    for (const auto& line : qimplant::finding_lines(shown, verbose))
+      std::cerr << "q-implant: " << printable(line) << "\n";
     if (!report.empty()) qimplant::write_json_file(report, qimplant::implant_report(o, result));
-    if (!quiet) print_result(o, result, verbose);
+    if (json) {
+      std::cout << qimplant::json_report_text(qimplant::implant_report(o, result));
+    } else if (!quiet) {
+      print_result(o, result, verbose);
+    }
     return 0;
   } catch (const qimplant::Error& e) {
     std::cerr << "q-implant: error: " << printable(e.what()) << written_note() << "\n";

@@ -95,11 +95,14 @@ ordered_json implant_report(const ImplantOptions& options, const ImplantResult& 
   return r;
 }
 
-void write_json_file(const std::string& path, const ordered_json& report) {
+std::string json_report_text(const ordered_json& report) {
   // Model tensor names need not be UTF-8 (FlatBuffers does not check); JSON text must be, so
   // invalid bytes become U+FFFD rather than failing the report.
-  const std::string text =
-      report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+void write_json_file(const std::string& path, const ordered_json& report) {
+  const std::string text = json_report_text(report);
   AtomicFile file(path);
   file.write(text.data(), text.size());
   file.commit();

@@ -18,6 +18,8 @@ nlohmann::ordered_json float_tensors_json(const std::vector<FloatFinding>& tenso
 nlohmann::ordered_json implant_report(const ImplantOptions& options, const ImplantResult& result);
 
 // Writes `report` to `path` atomically; throws Error naming the path.
+// The report as JSON text (indent 2, newline-terminated); bytes that are not UTF-8 become U+FFFD.
+std::string json_report_text(const nlohmann::ordered_json& report);
 void write_json_file(const std::string& path, const nlohmann::ordered_json& report);
 
 }  // namespace qimplant
