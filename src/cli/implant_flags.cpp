@@ -53,11 +53,21 @@ std::vector<CLI::Option*> add_implant_flags(CLI::App& app, ImplantOptions& o, Im
   added.push_back(app.add_option("--name-map", o.name_map,
                                  "JSON object mapping qparam.json keys to model tensor names, "
                                  "applied before lookup"));
+  added.push_back(app.add_option("--match", f.match,
+                                 "how keys find their tensors: name (as written, or through "
+                                 "--name-map) or structure (align the exporter's graph file with "
+                                 "the model's operators; --name-map entries win)")
+                      ->check(CLI::IsMember({"name", "structure"}))
+                      ->capture_default_str());
+  added.push_back(app.add_option("--structure", o.structure,
+                                 "graph file for --match structure (default: qparam.graph.json "
+                                 "next to qparam.json)"));
   return added;
 }
 
 void apply_implant_flags(const ImplantFlags& f, ImplantOptions& o) {
   o.propagate = !f.no_propagate;
+  o.match_structure = f.match == "structure";
   o.check_rules = !f.no_check;
   for (const auto& d : f.no_derive) {
     const bool all = d == "all";

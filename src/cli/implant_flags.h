@@ -19,11 +19,13 @@ struct ImplantFlags {
   std::string rules;
   bool no_check = false;
   std::string buffers = "auto";
+  std::string match = "name";
 };
 
 // Registers --rounding, --no-propagate, --allow-float, --keep-float, --no-derive, --rules,
-// --input-type, --output-type, --force, --no-check, --buffers and --name-map on `app`; values
-// go to `options` and `flags`, which must outlive parsing. Returns the options registered.
+// --input-type, --output-type, --force, --no-check, --buffers, --name-map, --match and --structure
+// on `app`; values go to `options` and `flags`, which must outlive parsing. Returns the options
+// registered.
 std::vector<CLI::Option*> add_implant_flags(CLI::App& app, ImplantOptions& options,
                                             ImplantFlags& flags);
 

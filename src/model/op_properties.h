@@ -31,6 +31,10 @@ struct OpProperty {
   // A float tensor may legitimately enter (QUANTIZE) or leave (DEQUANTIZE) this operator.
   bool float_input_ok = false;
   bool float_output_ok = false;
+  // Converters insert it between two layers without changing what the values mean (layout and
+  // shape changes, padding, type conversions), so structure matching (src/match/) walks through
+  // it when the source graph has no node for it.
+  bool converter_inserted = false;
 };
 
 // The entry for `code`, or nullptr for an operator the table does not describe.

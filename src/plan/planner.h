@@ -20,6 +20,8 @@ struct PlanOptions {
   Rounding rounding = Rounding::HalfToEven;
   // Applied to qparam.json keys before lookup; keys may also be patterns (plan/key_match.h).
   const NameMap* name_map = nullptr;
+  // --match structure: consulted for keys name_map does not have.
+  const NameMap* structure_map = nullptr;
 };
 
 // Throws Error naming the qparam file, the tensor and the field for every mismatch.
