@@ -6,6 +6,7 @@
 
 #include "check/quant_params.h"
 #include "io/atomic_file.h"
+#include "match/structure_match.h"
 #include "model/model_file.h"
 #include "plan/buffer_placement.h"
 #include "plan/float_interface.h"
@@ -39,6 +40,14 @@ ImplantResult implant(const ImplantOptions& options) {
   if (!options.name_map.empty()) {
     name_map = read_name_map(options.name_map);
     plan_options.name_map = &name_map;
+  }
+  NameMap structure_map;
+  if (options.match_structure) {
+    structure_map =
+        match_structure_for(*model, qparams, options.structure, plan_options.name_map).name_map();
+    plan_options.structure_map = &structure_map;
+  } else if (!options.structure.empty()) {
+    throw Error("--structure '" + options.structure + "' is only read with --match structure");
   }
   EditPlan plan = plan_implant(info, options.input, qparams, plan_options);
   MixedPrecisionOptions mixed;

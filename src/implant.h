@@ -39,6 +39,11 @@ struct ImplantOptions {
   bool in_place = false;  // allow output == input
   bool dry_run = false;   // plan and check, write nothing
   std::string name_map;   // --name-map map.json: qparam key -> model name, applied first
+  // --match structure: keys find their tensors by aligning the exporter's graph file with the
+  // model (src/match/); --name-map entries win. `structure`: the graph file (default
+  // qparam.graph.json next to qparam.json).
+  bool match_structure = false;
+  std::string structure;
   // Which rules fill in what qparam.json leaves out (rounding and target are set from the
   // fields above and below).
   DeriveOptions derive;

@@ -196,7 +196,8 @@ TEST_P(ErrorsTest, UnknownTensorSuggestsTheClosestNames) {
   write_json(rename_key(qjson(), "ifm", "ifn"));
   const std::string msg = fails();
   EXPECT_TRUE(Mentions(msg, {qfile(), tensor("ifn"), "is not in the model '" + model_ + "'",
-                             "closest names: 'ifm'"}));
+                             "closest names among activations (the entry has no \"value\"): "
+                             "'ifm'"}));
 }
 
 TEST_P(ErrorsTest, MissingKey) {

@@ -67,11 +67,21 @@ std::vector<CLI::Option*> add_implant_flags(CLI::App& app, ImplantOptions& o, Im
                                  "onnx (an ONNX QDQ model) or auto (from its content)")
                       ->check(CLI::IsMember({"auto", "qparam", "aimet", "onnx"}))
                       ->capture_default_str());
+  added.push_back(app.add_option("--match", f.match,
+                                 "how keys find their tensors: name (as written, or through "
+                                 "--name-map) or structure (align the exporter's graph file with "
+                                 "the model's operators; --name-map entries win)")
+                      ->check(CLI::IsMember({"name", "structure"}))
+                      ->capture_default_str());
+  added.push_back(app.add_option("--structure", o.structure,
+                                 "graph file for --match structure (default: qparam.graph.json "
+                                 "next to qparam.json)"));
   return added;
 }
 
 void apply_implant_flags(const ImplantFlags& f, ImplantOptions& o) {
   o.propagate = !f.no_propagate;
+  o.match_structure = f.match == "structure";
   o.check_rules = !f.no_check;
   o.requantize = !f.no_requantize;
   for (const auto& d : f.no_derive) {

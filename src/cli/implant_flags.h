@@ -21,12 +21,13 @@ struct ImplantFlags {
   bool no_requantize = false;
   std::string buffers = "auto";
   std::string param_format = "auto";
+  std::string match = "name";
 };
 
 // Registers --rounding, --no-propagate, --allow-float, --keep-float, --no-derive, --rules,
-// --input-type, --output-type, --force, --no-check, --buffers, --name-map and --param-format on
-// `app`; values go to `options` and `flags`, which must outlive parsing. Returns the options
-// registered.
+// --input-type, --output-type, --force, --no-check, --buffers, --name-map, --param-format,
+// --match and --structure on `app`; values go to `options` and `flags`, which must outlive
+// parsing. Returns the options registered.
 std::vector<CLI::Option*> add_implant_flags(CLI::App& app, ImplantOptions& options,
                                             ImplantFlags& flags);
 

@@ -86,8 +86,8 @@ std::string man_page(const CLI::App& app, const std::string& version) {
   // One text line each: a line that starts with a space would break the filled line in roff.
   os << "\\fB" << roff(name) << "\\fR" << positionals(app) << " [\\fIoptions\\fR]\n";
   for (const CLI::App* sub : subcommands) {
-    os << ".br\n\\fB" << roff(name) << " " << roff(sub->get_name()) << "\\fR"
-       << positionals(*sub) << " [\\fIoptions\\fR]\n";
+    os << ".br\n\\fB" << roff(name) << " " << roff(sub->get_name()) << "\\fR" << positionals(*sub)
+       << " [\\fIoptions\\fR]\n";
   }
   os << ".SH DESCRIPTION\n" << roff(summary) << ".\n";
   os << ".PP\nWithout a command, " << roff(name)

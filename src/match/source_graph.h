@@ -32,17 +32,17 @@
 namespace qimplant {
 
 struct SourceNode {
-  std::string op;                    // a kind of source_op_kinds(), or a builtin operator name
-  std::string output;                // activation key of the node's output
-  std::vector<std::string> inputs;   // activation keys of its data inputs, operand order
-  std::string weight, bias;          // constant keys; empty when none
-  std::vector<int64_t> weight_shape; // empty when unknown
-  std::string activation;            // fused activation: "", "relu", "relu6", "relu_n1_to_1"
-  std::string module, type;          // producer's own names, for messages
+  std::string op;                     // a kind of source_op_kinds(), or a builtin operator name
+  std::string output;                 // activation key of the node's output
+  std::vector<std::string> inputs;    // activation keys of its data inputs, operand order
+  std::string weight, bias;           // constant keys; empty when none
+  std::vector<int64_t> weight_shape;  // empty when unknown
+  std::string activation;             // fused activation: "", "relu", "relu6", "relu_n1_to_1"
+  std::string module, type;           // producer's own names, for messages
 };
 
 struct SourceGraph {
-  std::string path;      // where it was read from, for messages
+  std::string path;  // where it was read from, for messages
   std::string producer;
   std::vector<std::string> inputs, outputs;
   std::vector<SourceNode> nodes;  // execution order
@@ -55,7 +55,14 @@ struct SourceGraph {
 const std::vector<std::string>& source_op_kinds();
 
 // Throws Error naming the file, the node index and the field for every problem (not JSON, wrong
-// format or version, a field of the wrong type, a key used as the output of two nodes).
+// format or version, a field of the wrong type, a key used as the output of two nodes, an input
+// that is neither a graph input nor an earlier node's output, an unknown activation, a key used
+// both as a constant and as an activation).
+// Fields the format does not define are ignored, so producers may add their own.
 SourceGraph read_source_graph(const std::string& path);
+
+// Writes `graph` in the format above (atomically: complete or not at all); read_source_graph
+// reads it back equal. Throws Error naming `path` when it cannot be written.
+void write_source_graph(const SourceGraph& graph, const std::string& path);
 
 }  // namespace qimplant

@@ -150,6 +150,24 @@ std::unordered_map<int32_t, OpProperty> make_table() {
     }
   }
 
+  for (auto& r : rows) {
+    switch (r.code) {
+      case BuiltinOperator_TRANSPOSE:  // onnx2circle / onnx2tf: NCHW <-> NHWC around layers
+      case BuiltinOperator_RESHAPE:    // flatten before FULLY_CONNECTED
+      case BuiltinOperator_SQUEEZE:
+      case BuiltinOperator_EXPAND_DIMS:
+      case BuiltinOperator_PAD:  // explicit padding split off a convolution
+      case BuiltinOperator_PADV2:
+      case BuiltinOperator_MIRROR_PAD:
+      case BuiltinOperator_QUANTIZE:  // QDQ models and float interfaces
+      case BuiltinOperator_DEQUANTIZE:
+        r.converter_inserted = true;
+        break;
+      default:
+        break;
+    }
+  }
+
   std::unordered_map<int32_t, OpProperty> table;
   for (auto& r : rows) table.emplace(r.code, std::move(r));
   return table;

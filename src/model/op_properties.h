@@ -71,6 +71,10 @@ struct OpProperty {
   // Whether `target`'s kernel requantizes inputs of type `type` whose parameters differ from
   // the output's (TFLite's uint8 CONCATENATION does; its int8 / int16 one and PACK do not).
   bool rescales_inputs(Target target, int8_t type) const;
+  // Converters insert it between two layers without changing what the values mean (layout and
+  // shape changes, padding, type conversions), so structure matching (src/match/) walks through
+  // it when the source graph has no node for it.
+  bool converter_inserted = false;
 };
 
 // The entry for `code`, or nullptr for an operator the table does not describe.

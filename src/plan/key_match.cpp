@@ -315,20 +315,25 @@ const char* key_form_name(KeyForm form) {
 }
 
 std::string KeyMatch::label() const {
-  return "'" + key + "'" + (mapped ? " (mapped to '" + lookup + "')" : std::string());
+  return "'" + key + "'" +
+         (mapped ? (by_structure ? " (matched by structure to '" : " (mapped to '") + lookup + "')"
+                 : std::string());
 }
 
 namespace {
 
-void match_one(const KeyMatchContext& cx, KeyMatch& m) {
+void match_one(const KeyMatchContext& cx, KeyMatch& m, SuggestKind kind) {
   const std::string file = "qparam file '" + cx.qparam_path + "'";
-  const std::string context = m.mapped ? file + ": key '" + m.key + "', mapped by name map '" +
-                                             cx.name_map->path + "' to '" + m.lookup + "'"
-                                       : file;
+  const NameMap* map = m.by_structure ? cx.structure_map : cx.name_map;
+  const std::string context =
+      m.mapped ? file + ": key '" + m.key + "', mapped by " +
+                     (m.by_structure ? map->path : "name map '" + map->path + "'") + " to '" +
+                     m.lookup + "'"
+               : file;
   const auto& exact = cx.resolver.find(m.lookup);
   if (!exact.empty() || !NamePattern::is_pattern(m.lookup)) {
     try {
-      m.tensors = {cx.resolver.resolve(m.lookup, context, cx.model_path)};
+      m.tensors = {cx.resolver.resolve(m.lookup, context, cx.model_path, kind)};
       m.form = exact.empty() ? KeyForm::Qualified : KeyForm::Exact;
     } catch (const Error& e) {
       m.error = e.what();
@@ -337,7 +342,7 @@ void match_one(const KeyMatchContext& cx, KeyMatch& m) {
         std::string name = m.lookup;
         if (name.size() > 2 && name[0] == '#' && name.find(':') != std::string::npos)
           name = name.substr(name.find(':') + 1);
-        m.candidates = cx.resolver.suggestions(name, 5);
+        m.candidates = cx.resolver.suggestions(name, 5, kind);
       }
     }
     return;
@@ -380,7 +385,8 @@ void match_one(const KeyMatchContext& cx, KeyMatch& m) {
 
 }  // namespace
 
-std::vector<KeyMatch> match_keys(const KeyMatchContext& cx, const std::vector<std::string>& keys) {
+std::vector<KeyMatch> match_keys(const KeyMatchContext& cx, const std::vector<std::string>& keys,
+                                 const std::vector<SuggestKind>& kinds) {
   std::vector<KeyMatch> out(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     KeyMatch& m = out[i];
@@ -392,7 +398,14 @@ std::vector<KeyMatch> match_keys(const KeyMatchContext& cx, const std::vector<st
         m.mapped = true;
       }
     }
-    match_one(cx, m);
+    if (!m.mapped && cx.structure_map) {
+      if (const std::string* v = cx.structure_map->find(keys[i])) {
+        m.lookup = *v;
+        m.mapped = true;
+        m.by_structure = true;
+      }
+    }
+    match_one(cx, m, i < kinds.size() ? kinds[i] : SuggestKind::Any);
   }
 
   const std::string file = "qparam file '" + cx.qparam_path + "'";
@@ -440,9 +453,31 @@ std::vector<KeyMatch> match_keys(const KeyMatchContext& cx, const std::vector<st
   return out;
 }
 
+std::vector<SuggestKind> suggest_kinds(const QParamFile& qparams) {
+  std::vector<SuggestKind> kinds;
+  for (const auto& e : qparams.entries) {
+    kinds.push_back(e.keep_float ? SuggestKind::Any
+                    : e.value    ? SuggestKind::Constant
+                                 : SuggestKind::Activation);
+  }
+  return kinds;
+}
+
 void require_resolved(const std::vector<KeyMatch>& matches) {
+  std::vector<const KeyMatch*> bad;
   for (const auto& m : matches)
-    if (!m.ok()) throw Error(m.error);
+    if (!m.ok()) bad.push_back(&m);
+  if (bad.empty()) return;
+  if (bad.size() == 1) throw Error(bad[0]->error);
+  // All of them at once: fixing names one run at a time is slow, and a list shows a pattern
+  // (every activation misnamed) that one message does not.
+  constexpr size_t kShown = 20;
+  std::string msg = std::to_string(bad.size()) + " of " + std::to_string(matches.size()) +
+                    " qparam.json keys do not resolve (q-implant names lists them all):";
+  for (size_t i = 0; i < bad.size() && i < kShown; ++i) msg += "\n  " + bad[i]->error;
+  if (bad.size() > kShown)
+    msg += "\n  ... and " + std::to_string(bad.size() - kShown) + " more key(s)";
+  throw Error(msg);
 }
 
 }  // namespace qimplant

@@ -4,6 +4,7 @@
 // A key is read, in this order:
 //   1. the name map (--name-map map.json), when it has the key: the key is replaced by the
 //      mapped value, which is then read as any key (an exact name, "#1:x", or a pattern);
+//      else the structure map (--match structure, src/match/), when it has the key;
 //   2. a tensor name, exactly, in any subgraph (TensorResolver; also for names that start with
 //      "re:" or "glob:", so an exact name is never misread as a pattern);
 //   3. "#<subgraph index>:<name>" (TensorResolver);
@@ -24,6 +25,7 @@
 
 #include "model/model.h"
 #include "plan/resolve.h"
+#include "qparam/qparam_file.h"
 
 namespace qimplant {
 
@@ -79,6 +81,7 @@ struct KeyMatch {
   std::string key;     // as written in qparam.json
   std::string lookup;  // what was looked up: the mapped value when the name map has the key
   bool mapped = false;
+  bool by_structure = false;  // mapped by the structure match, not by --name-map
   KeyForm form = KeyForm::Exact;
   std::vector<TensorRef> tensors;       // the tensors this key claims, model order
   std::vector<TensorRef> not_float;     // pattern matches left alone: not float32
@@ -96,15 +99,24 @@ struct KeyMatchContext {
   std::string model_path;
   std::string qparam_path;
   const NameMap* name_map = nullptr;  // optional
+  // Optional, consulted for keys name_map does not have: an explicit entry wins.
+  const NameMap* structure_map = nullptr;
 };
 
 // Matches every key; a key that does not resolve gets `error` set (nothing is thrown for it), so
 // that `q-implant names` can show all of them. Conflicts between keys are reported on the later
-// key in file order.
+// key in file order. `kinds` (parallel to `keys`, or empty) says what each key's entry describes,
+// so that an unknown name is offered names of tensors of its kind (TensorResolver::suggestions).
 std::vector<KeyMatch> match_keys(const KeyMatchContext& context,
-                                 const std::vector<std::string>& keys);
+                                 const std::vector<std::string>& keys,
+                                 const std::vector<SuggestKind>& kinds = {});
 
-// Throws Error with the message of the first key (file order) that does not resolve.
+// What each entry of `qparams` describes (file order): Constant with "value", Any for
+// {"dtype": "float32"}, else Activation.
+std::vector<SuggestKind> suggest_kinds(const QParamFile& qparams);
+
+// Throws one Error listing every key that does not resolve (file order; the first 20 in full,
+// then how many more), or with the key's own message when only one does not.
 void require_resolved(const std::vector<KeyMatch>& matches);
 
 }  // namespace qimplant

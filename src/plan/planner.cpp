@@ -235,8 +235,9 @@ EditPlan plan_implant(const ModelInfo& model, const std::string& model_path,
   Planner planner(model, model_path, qparams, options);
   std::vector<std::string> keys;
   for (const auto& e : qparams.entries) keys.push_back(e.key);
-  const auto matches =
-      match_keys({model, planner.resolver, model_path, qparams.path, options.name_map}, keys);
+  const auto matches = match_keys(
+      {model, planner.resolver, model_path, qparams.path, options.name_map, options.structure_map},
+      keys, suggest_kinds(qparams));
   require_resolved(matches);
   for (size_t i = 0; i < qparams.entries.size(); ++i) {
     if (qparams.entries[i].keep_float) {

@@ -25,6 +25,8 @@ struct PlanOptions {
   const NameMap* name_map = nullptr;
   // Whose nudging turns qparam.json "min" / "max" into parameters; default: by the format.
   std::optional<Target> target;
+  // --match structure: consulted for keys name_map does not have.
+  const NameMap* structure_map = nullptr;
 };
 
 // Throws Error naming the qparam file, the tensor and the field for every mismatch.

@@ -35,12 +35,16 @@ class NameIndex {
   ~NameIndex();
   NameIndex(const NameIndex&) = delete;
   NameIndex& operator=(const NameIndex&) = delete;
+  // Exactly closest_names(query, names, count), fast on many names. Not for concurrent calls
+  // on one index (it reuses scratch space).
   std::vector<std::string> closest(const std::string& query, size_t count) const;
 
  private:
   struct Entry;
+  struct Vocabulary;
   std::vector<std::string> names_;
   std::vector<Entry> entries_;
+  std::unique_ptr<Vocabulary> vocab_;
 };
 
 }  // namespace qimplant
