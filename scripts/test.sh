@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds q-implant with warnings as errors and runs every test; then does the same under
 # AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any failure.
-# Then builds the libFuzzer targets with clang and fuzzes each for 30 s (scripts/fuzz.sh),
-# failing on any finding; --no-sanitize skips both sanitizer stages.
+# With QIMPLANT_FUZZ_SECONDS=N it then builds the libFuzzer targets with clang and fuzzes each
+# for N s (scripts/fuzz.sh), failing on any finding. Not yet on by default: the fuzz build has
+# not been run end to end (issue 13). --no-sanitize skips the sanitizer stages.
 # Usage: scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,8 @@ if [ "${1:-}" != "--no-sanitize" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DQIMPLANT_SANITIZE=ON -DQIMPLANT_BENCH=OFF
 fi
-if [ "${1:-}" != "--no-sanitize" ]; then
+if [ "${1:-}" != "--no-sanitize" ] && [ -n "${QIMPLANT_FUZZ_SECONDS:-}" ]; then
   echo "== fuzz targets (clang, ASan + UBSan + float-cast-overflow), 30 s each"
-  scripts/fuzz.sh "${QIMPLANT_FUZZ_SECONDS:-30}"
+  scripts/fuzz.sh "$QIMPLANT_FUZZ_SECONDS"
 fi
 echo "== all tests passed"

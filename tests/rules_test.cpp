@@ -1,3 +1,4 @@
+#include <algorithm>
 // The per-operator rule check, rule by rule. For every rule and every target where it differs
 // (TFLite spec vs ONE/luci), a model that breaks it must give exactly the finding expected
 // (severity, rule, operator, tensors, and the expected/found numbers of the message) and a model
@@ -915,8 +916,13 @@ TEST_P(RuleCaseTest, BrokenGivesExactlyItsFindingKeptGivesNone) {
   for (const bool violate : {true, false}) {
     ModelBuilder b(format);
     c.build(b, violate);
-    const auto found =
+    auto found =
         check_built(b, dir.file(std::string(violate ? "bad" : "good") + ext(format)), c.target);
+    // These cases target per-operator rules; some build parameters that the tensor-level
+    // quant-params rule also flags (it has its own tests), so its findings are left out here.
+    found.erase(std::remove_if(found.begin(), found.end(),
+                               [](const Finding& f) { return f.rule == "quant-params"; }),
+                found.end());
     EXPECT_EQ(shown(found), shown(violate ? c.bad : c.good))
         << (violate ? "the model breaking the rule" : "the model keeping the rule");
   }
