@@ -17,8 +17,8 @@ namespace qimplant::fuzz {
 inline const std::string& scratch_dir() {
   static const std::string dir = [] {
     const char* t = std::getenv("TMPDIR");
-    std::string d = std::string(t && *t ? t : "/tmp") + "/qimplant-fuzz-" +
-                    std::to_string(::getpid());
+    std::string d =
+        std::string(t && *t ? t : "/tmp") + "/qimplant-fuzz-" + std::to_string(::getpid());
     ::mkdir(d.c_str(), 0700);
     return d;
   }();

@@ -1322,7 +1322,7 @@ TEST(ExecInterpreter, ReturnsEveryTensorIncludingConstantsAndIntermediates) {
 
 TEST(ExecInterpreter, TensorValueUnpacksFourBitConstantsAndChecksSizes) {
   Model m;
-  const int32_t w4 = m.b.constant_bytes("w4", {3}, TensorType::Int4, {0xF7, 0x08});  // 7, -1, -8
+  const int32_t w4 = m.b.constant_bytes("w4", {3}, TensorType::Int4, {0xF7, 0x08});   // 7, -1, -8
   const int32_t u4 = m.b.constant_bytes("u4", {3}, TensorType::UInt4, {0xF7, 0x08});  // 7, 15, 8
   const int32_t x = m.input({1});
   const int32_t y = m.output({1});

@@ -70,7 +70,7 @@ class MappedFile {
   bool mapped_;
   int fd_;
   std::vector<uint8_t> owned_;  // from_bytes: the bytes data_ points into
-  int token_ = -1;  // io/signals.h registration of the mapping
+  int token_ = -1;              // io/signals.h registration of the mapping
 };
 
 }  // namespace qimplant
