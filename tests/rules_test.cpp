@@ -1359,6 +1359,21 @@ TEST_P(RuleCliTest, CheckReportListsTheFindings) {
   EXPECT_EQ(read_json(report)["findings"], nlohmann::json::array());
 }
 
+TEST_P(RuleCliTest, CheckJsonPrintsTheReportDocument) {
+  // --json prints what --report writes (plus "ok"), and nothing else; the exit code is kept.
+  const std::string m = conv("bad", true);
+  const std::string report = dir_.file("r.json");
+  const CmdResult r = cli("check " + quote(m) + " --json --report " + quote(report));
+  EXPECT_EQ(r.status, 1) << r;
+  const auto printed = nlohmann::json::parse(r.out);
+  EXPECT_EQ(printed, read_json(report));
+  EXPECT_EQ(printed["ok"], false);
+  EXPECT_EQ(printed["findings"].size(), 2u) << r;
+  const CmdResult good = cli("check " + quote(conv("good", false)) + " --json");
+  EXPECT_EQ(good.status, 0) << good;
+  EXPECT_EQ(nlohmann::json::parse(good.out)["ok"], true) << good;
+}
+
 TEST_P(RuleCliTest, ImplantReportListsImplantedPropagatedAndDerived) {
   // ONE's README model, its bias left to q-implant, and a RESHAPE after it to propagate into.
   ModelBuilder b = conv2d_model(GetParam());

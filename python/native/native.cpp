@@ -41,22 +41,6 @@ class Capture {
   std::streambuf* err_;
 };
 
-// As the binary prints names: control characters escaped, line breaks kept.
-std::string printable(const std::string& text) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : text) {
-    if ((c < 0x20 && c != '\n') || c == 0x7f) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 int parse(CLI::App& app, std::vector<std::string> args) {
   std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
   try {
@@ -96,7 +80,7 @@ int implant_command(const std::vector<std::string>& args) {
   for (const auto& f : result.findings)
     if (!quiet || f.severity == qimplant::Severity::Error) shown.push_back(f);
   for (const auto& line : qimplant::finding_lines(shown, verbose))
-    std::cerr << "q-implant: " << printable(line) << "\n";
+    std::cerr << "q-implant: " << qimplant::printable(line) << "\n";
   if (!report.empty()) qimplant::write_json_file(report, qimplant::implant_report(o, result));
   if (json) {
     std::cout << qimplant::implant_report(o, result).dump(2) << "\n";
@@ -132,11 +116,11 @@ std::tuple<int, std::string, std::string> run(const std::vector<std::string>& ar
   try {
     status = is_subcommand(args) ? subcommand(args) : implant_command(args);
   } catch (const qimplant::Error& e) {
-    std::cerr << "q-implant: error: " << printable(e.what()) << "\n";
+    std::cerr << "q-implant: error: " << qimplant::printable(e.what()) << "\n";
   } catch (const std::bad_alloc&) {
     std::cerr << "q-implant: error: out of memory; nothing was written\n";
   } catch (const std::exception& e) {
-    std::cerr << "q-implant: internal error: " << printable(e.what()) << "\n";
+    std::cerr << "q-implant: internal error: " << qimplant::printable(e.what()) << "\n";
   }
   return {status, capture.out.str(), capture.err.str()};
 }

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 
 __all__ = ["Error", "implant", "check", "inspect", "eval", "cli_path", "backend"]
 
@@ -154,14 +153,12 @@ def check(model, **options):
     with ``ok``: False when the tool would exit 1 because of an error finding or a float tensor.
     Options: ``rules``, ``allow_float``.
     """
-    with tempfile.TemporaryDirectory(prefix="qimplant-check-") as tmp:
-        report = os.path.join(tmp, "report.json")
-        proc, command = _run(["check", model, "--report", report] + _flags(options))
-        if proc.returncode not in (0, 1) or not os.path.exists(report):
-            _fail(proc, command)
-        with open(report, encoding="utf-8") as f:
-            result = json.load(f)
-    result["ok"] = proc.returncode == 0
+    proc, command = _run(["check", model, "--json"] + _flags(options))
+    if proc.returncode not in (0, 1):
+        _fail(proc, command)
+    result = _json(proc, command)
+    if result.get("ok") != (proc.returncode == 0):
+        _fail(proc, command)
     return result
 
 

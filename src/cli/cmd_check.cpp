@@ -15,6 +15,7 @@ Subcommand add_check_command(CLI::App& app) {
   struct Args {
     std::string model, rules, report;
     bool quiet = false;
+    bool json = false;
     bool allow_float = false;
   };
   auto args = std::make_shared<Args>();
@@ -25,6 +26,9 @@ Subcommand add_check_command(CLI::App& app) {
       ->check(CLI::IsMember({"one", "tflite"}));
   sub->add_option("--report", args->report, "also write the findings as JSON to this file");
   sub->add_flag("-q,--quiet", args->quiet, "print only errors");
+  sub->add_flag("--json", args->json,
+                "print the --report document on stdout instead of the findings (exit code "
+                "unchanged)");
   sub->add_flag("--allow-float", args->allow_float,
                 "mixed precision: accept operators that run in float (all of their run-time "
                 "tensors float32); a float tensor entering a quantized operator is still an error");
@@ -36,23 +40,28 @@ Subcommand add_check_command(CLI::App& app) {
             const EditPlan none;
             const auto floats = find_float_tensors(info, none, args->allow_float);
             const auto findings = check_rules(info, none, target);
-            size_t errors = 0, warnings = 0;
-            for (const auto& f : findings) {
-              (f.severity == Severity::Error ? errors : warnings)++;
-              if (f.severity == Severity::Error || !args->quiet)
-                std::cout << describe_finding(info, f) << "\n";
-            }
-            if (!floats.empty()) std::cout << describe_float_findings(info, floats) << "\n";
-            if (!args->report.empty()) {
+            size_t errors = 0;
+            for (const auto& f : findings) errors += f.severity == Severity::Error;
+            const size_t warnings = findings.size() - errors;
+            const bool ok = errors == 0 && floats.empty();
+            if (!args->report.empty() || args->json) {
               nlohmann::ordered_json r;
               r["model"] = args->model;
               r["format"] = format_name(info.format);
               r["target"] = target_name(target);
+              r["ok"] = ok;
               r["float_tensors"] = float_tensors_json(floats);
               r["findings"] = findings_json(findings);
-              write_json_file(args->report, r);
+              if (!args->report.empty()) write_json_file(args->report, r);
+              if (args->json) {
+                std::cout << json_report_text(r);
+                return ok ? 0 : 1;
+              }
             }
-            const bool ok = errors == 0 && floats.empty();
+            for (const auto& f : findings)
+              if (f.severity == Severity::Error || !args->quiet)
+                std::cout << describe_finding(info, f) << "\n";
+            if (!floats.empty()) std::cout << describe_float_findings(info, floats) << "\n";
             std::cout << "q-implant check: " << args->model << " (" << format_name(info.format)
                       << ", " << target_name(target) << " rules): " << errors << " error(s), "
                       << warnings << " warning(s), " << floats.size() << " float tensor(s) "

@@ -19,23 +19,6 @@
 
 namespace {
 
-// Names in models and qparam.json can hold control characters; keep messages on the terminal
-// readable (line breaks of multi-line reports stay).
-std::string printable(const std::string& text) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : text) {
-    if ((c < 0x20 && c != '\n') || c == 0x7f) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 std::string quant_text(const qimplant::QuantParams& q) {
   std::ostringstream os;
   os.precision(7);
@@ -146,11 +129,11 @@ int main(int argc, char** argv) {
     try {
       return sub.run();
     } catch (const qimplant::Error& e) {
-      std::cerr << "q-implant: error: " << printable(e.what()) << "\n";
+      std::cerr << "q-implant: error: " << qimplant::printable(e.what()) << "\n";
     } catch (const std::bad_alloc&) {
       std::cerr << "q-implant: error: out of memory\n";
     } catch (const std::exception& e) {
-      std::cerr << "q-implant: internal error: " << printable(e.what()) << "\n";
+      std::cerr << "q-implant: internal error: " << qimplant::printable(e.what()) << "\n";
     }
     return 1;
   }
@@ -192,7 +175,7 @@ int main(int argc, char** argv) {
     for (const auto& f : result.findings)
       if (!quiet || f.severity == qimplant::Severity::Error) shown.push_back(f);
     for (const auto& line : qimplant::finding_lines(shown, verbose))
-      std::cerr << "q-implant: " << printable(line) << "\n";
+      std::cerr << "q-implant: " << qimplant::printable(line) << "\n";
     if (!report.empty()) qimplant::write_json_file(report, qimplant::implant_report(o, result));
     if (json) {
       std::cout << qimplant::json_report_text(qimplant::implant_report(o, result));
@@ -201,12 +184,12 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const qimplant::Error& e) {
-    std::cerr << "q-implant: error: " << printable(e.what()) << written_note() << "\n";
+    std::cerr << "q-implant: error: " << qimplant::printable(e.what()) << written_note() << "\n";
   } catch (const std::bad_alloc&) {
     std::cerr << "q-implant: error: out of memory"
               << (output_written ? written_note() : "; nothing was written") << "\n";
   } catch (const std::exception& e) {
-    std::cerr << "q-implant: internal error: " << printable(e.what())
+    std::cerr << "q-implant: internal error: " << qimplant::printable(e.what())
               << (output_written ? written_note() : "; nothing was written") << "\n";
   }
   return 1;

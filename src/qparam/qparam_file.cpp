@@ -26,28 +26,6 @@ const char* const kKnownKeys[] = {"dtype", "scale", "zerop", "quantized_dimensio
                                   "value", "min",   "max"};
 const char* const kInlinePath = "(inline)";
 
-// A key from qparam.json as messages show it: control characters escaped, so that a stray "\n"
-// in a key cannot break the one-line message.
-std::string printable(const std::string& text) {
-  std::string out;
-  for (const char ch : text) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c < 0x20 || c == 0x7f) {
-      static const char* hex = "0123456789abcdef";
-      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 bool is_float32_name(const std::string& dtype) {
   std::string lower;
   for (char c : dtype) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -72,8 +50,8 @@ class EntryReader {
       : file_(file), key_(key), npz_(npz) {}
 
   std::string where(const std::string& field) const {
-    return "qparam file '" + file_.path + "': tensor '" + printable(key_) + "': \"" +
-           printable(field) + "\"";
+    return "qparam file '" + file_.path + "': tensor '" + printable(key_, true) + "': \"" +
+           printable(field, true) + "\"";
   }
 
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
@@ -175,7 +153,7 @@ class EntryReader {
 
   QParamEntry read(const json& obj) const {
     if (!obj.is_object()) {
-      throw Error("qparam file '" + file_.path + "': tensor '" + printable(key_) +
+      throw Error("qparam file '" + file_.path + "': tensor '" + printable(key_, true) +
                   "': expected an object with \"dtype\", \"scale\", \"zerop\", found " +
                   json_type_name(obj));
     }
@@ -293,7 +271,7 @@ class EntryReader {
                quote_path(scale_from) + ") has " + std::to_string(channels) +
                " values (per-channel); give the index of the channel dimension");
     }
-    check_entry(e, "qparam file '" + file_.path + "': tensor '" + printable(key_) + "'");
+    check_entry(e, "qparam file '" + file_.path + "': tensor '" + printable(key_, true) + "'");
 
     if (auto it = obj.find("value"); it != obj.end()) {
       if (!it->is_string()) fail("value", "expected a string, found " + json_type_name(*it));
@@ -433,11 +411,11 @@ QParamFile read_qparam_file(const std::string& path) {
                 json_type_name(root));
   }
   if (!duplicate.empty() && duplicate_in_entry.empty())
-    throw Error("qparam file '" + path + "': tensor '" + printable(duplicate) +
+    throw Error("qparam file '" + path + "': tensor '" + printable(duplicate, true) +
                 "' appears more than once; give each tensor one entry");
   if (!duplicate.empty())
-    throw Error("qparam file '" + path + "': tensor '" + printable(duplicate_in_entry) + "': \"" +
-                printable(duplicate) +
+    throw Error("qparam file '" + path + "': tensor '" + printable(duplicate_in_entry, true) +
+                "': \"" + printable(duplicate, true) +
                 "\": appears more than once in the entry; give each key once");
   NpzCache npz;
   for (auto it = root.begin(); it != root.end(); ++it) {
