@@ -144,3 +144,14 @@ def test_without_structure_the_renamed_keys_fail(tmp_path):
     assert r.returncode == 1
     assert "'/conv1/Relu_output_0'" in r.stderr and "'/relu1/Relu_output_0'" in r.stderr
     assert not (tmp_path / "o.tflite").exists()
+
+
+def test_eval_implant_matches_by_the_qdq_graph(tmp_path):
+    """eval --implant takes --match structure with the graph the ONNX file carries."""
+    _, _, qdq, float_model = export_case(str(tmp_path), "seed", "int8act", False)
+    base = [_e2e.cli(), "eval", float_model, "--implant", qdq, "--samples", "2"]
+    r = subprocess.run(base, capture_output=True, text=True)
+    assert r.returncode == 1 and "'/conv1/Relu_output_0'" in r.stderr, r.stderr
+    r = subprocess.run(base + ["--match", "structure"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "graph outputs:" in r.stdout
