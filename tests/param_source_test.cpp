@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "extract/convert_params.h"
@@ -1049,6 +1050,145 @@ TEST_F(ParamSourceTest, OnnxWeightLayoutErrors) {
             std::string::npos)
       << msg;
   EXPECT_FALSE(file_exists(o.output));
+}
+
+// --- ONNX's own QuantizeLinear / DynamicQuantizeLinear node test data ----------------------
+// Debian's libonnx-testdata (scripts/install-deps.sh) carries onnx's backend node tests:
+// test_quantizelinear[_axis] (x, y_scale, y_zero_point -> y: round half to even, saturate) and
+// test_dynamicquantizelinear[_max_adjusted|_min_adjusted] (x -> y, y_scale, y_zero_point: the
+// uint8 range of x widened to hold 0). q-implant quantizes each x as a float constant, from the
+// given scale and zero point and from "min" / "max", and must give onnx's expected outputs.
+
+const char* const kOnnxNodeData = "/usr/share/libonnx-testdata/data/node";
+
+struct OnnxTensor {
+  int32_t type = 0;
+  std::vector<int64_t> dims;
+  std::vector<double> values;
+};
+
+OnnxTensor read_pb(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  onnx::TensorProto t;
+  EXPECT_TRUE(f && t.ParseFromIstream(&f)) << path;
+  OnnxTensor out;
+  out.type = t.data_type();
+  out.dims.assign(t.dims().begin(), t.dims().end());
+  size_t n = 1;
+  for (int64_t d : out.dims) n *= static_cast<size_t>(d);
+  const std::string& raw = t.raw_data();
+  for (size_t i = 0; i < n; ++i) {
+    if (out.type == onnx::TensorProto::FLOAT) {
+      float v;
+      if (t.has_raw_data())
+        std::memcpy(&v, raw.data() + 4 * i, 4);
+      else
+        v = t.float_data(static_cast<int>(i));
+      out.values.push_back(v);
+    } else if (out.type == onnx::TensorProto::UINT8) {
+      out.values.push_back(t.has_raw_data() ? static_cast<uint8_t>(raw[i])
+                                            : t.int32_data(static_cast<int>(i)));
+    } else {
+      ADD_FAILURE() << path << ": element type " << out.type;
+    }
+  }
+  return out;
+}
+
+class OnnxNodeDataTest : public ParamSourceTest {
+ protected:
+  void SetUp() override {
+    if (!file_exists(std::string(kOnnxNodeData) + "/test_quantizelinear/model.onnx"))
+      GTEST_SKIP() << kOnnxNodeData << " is missing (apt-get install libonnx-testdata)";
+  }
+  OnnxTensor input(const std::string& test, const std::string& file) {
+    return read_pb(std::string(kOnnxNodeData) + "/" + test + "/test_data_set_0/" + file + ".pb");
+  }
+  // `x` as a float constant of a model (no operator reads it) implanted with `entry`; the
+  // tensor as written.
+  Written implant_constant(const OnnxTensor& x, const ojson& entry, Target target) {
+    ModelBuilder b(Format::Circle);
+    std::vector<int32_t> shape(x.dims.begin(), x.dims.end());
+    std::vector<float> values(x.values.begin(), x.values.end());
+    b.constant("x", shape, values);
+    b.save(dir.file("x.circle"));
+    ojson q;
+    q["x"] = entry;
+    write_text(dir.file("x.json"), q.dump());
+    ImplantOptions o;
+    o.input = dir.file("x.circle");
+    o.qparam = dir.file("x.json");
+    o.output = dir.file("x_out.circle");
+    o.check_rules = false;
+    o.target = target;
+    o.derive.target = target;
+    implant(o);
+    return written(o.output, "x");
+  }
+  static std::vector<double> as_doubles(const std::vector<uint8_t>& bytes) {
+    return std::vector<double>(bytes.begin(), bytes.end());
+  }
+};
+
+TEST_F(OnnxNodeDataTest, QuantizeLinearFromScaleAndZeroPoint) {
+  for (const std::string test : {"test_quantizelinear", "test_quantizelinear_axis"}) {
+    const OnnxTensor x = input(test, "input_0"), s = input(test, "input_1"),
+                     z = input(test, "input_2"), y = input(test, "output_0");
+    ojson e;
+    e["dtype"] = "uint8";
+    e["scale"] = s.values;
+    std::vector<int64_t> zerop(z.values.begin(), z.values.end());
+    e["zerop"] = zerop;
+    if (s.values.size() > 1) e["quantized_dimension"] = 1;  // QuantizeLinear's default axis
+    for (Target target : {Target::ONE, Target::TFLite}) {
+      const Written w = implant_constant(x, e, target);
+      EXPECT_EQ(w.type, static_cast<int8_t>(TensorType::UInt8)) << test;
+      EXPECT_EQ(as_doubles(w.data), y.values) << test;
+    }
+  }
+}
+
+TEST_F(OnnxNodeDataTest, DynamicQuantizeLinearFromMinMax) {
+  size_t differ = 0;
+  for (const std::string test :
+       {"test_dynamicquantizelinear", "test_dynamicquantizelinear_max_adjusted",
+        "test_dynamicquantizelinear_min_adjusted"}) {
+    const OnnxTensor x = input(test, "input_0"), y = input(test, "output_0"),
+                     s = input(test, "output_1"), z = input(test, "output_2");
+    const auto [lo, hi] = std::minmax_element(x.values.begin(), x.values.end());
+    ojson e;
+    e["dtype"] = "uint8";
+    e["min"] = *lo;  // q-implant widens the range to hold 0, as DynamicQuantizeLinear does
+    e["max"] = *hi;
+    for (Target target : {Target::ONE, Target::TFLite}) {
+      const std::string label = test + (target == Target::ONE ? " one" : " tflite");
+      const Written w = implant_constant(x, e, target);
+      ASSERT_EQ(w.quant.scale.size(), 1u) << label;
+      EXPECT_FLOAT_EQ(w.quant.scale[0], static_cast<float>(s.values[0])) << label;
+      EXPECT_EQ(w.quant.zero_point[0], static_cast<int64_t>(z.values[0])) << label;
+      // onnx's reference divides, x / y_scale; q-implant multiplies by the reciprocal,
+      // x * (1 / scale) in float32, as PyTorch and TFLite quantize. Where the two round to
+      // different integers (test_dynamicquantizelinear's -2.5: -2.5 / 0.019607844 = -127.49999,
+      // -2.5 * 51 = -127.5, half to even -128), q-implant gives the reciprocal's; everywhere
+      // else onnx's expected output.
+      ASSERT_EQ(w.data.size(), y.values.size()) << label;
+      const float scale = w.quant.scale[0], inv = 1.0f / scale;
+      for (size_t i = 0; i < y.values.size(); ++i) {
+        const float xi = static_cast<float>(x.values[i]);
+        const double by_division = std::clamp(
+            std::nearbyint(xi / scale) + static_cast<double>(w.quant.zero_point[0]), 0.0, 255.0);
+        const double by_reciprocal = std::clamp(
+            std::nearbyint(xi * inv) + static_cast<double>(w.quant.zero_point[0]), 0.0, 255.0);
+        EXPECT_EQ(by_division, y.values[i]) << label << " element " << i;  // onnx's formula
+        EXPECT_EQ(static_cast<double>(w.data[i]), by_reciprocal) << label << " element " << i;
+        if (by_division == by_reciprocal)
+          EXPECT_EQ(static_cast<double>(w.data[i]), y.values[i]) << label << " element " << i;
+        else
+          ++differ;
+      }
+    }
+  }
+  EXPECT_EQ(differ, 2u);  // -2.5 of test_dynamicquantizelinear, for both targets
 }
 
 }  // namespace
