@@ -62,8 +62,8 @@ Subcommand add_names_command(CLI::App& app) {
       ->check(CLI::IsMember({"name", "structure"}))
       ->capture_default_str();
   sub->add_option("--structure", args->structure,
-                  "graph file for --match structure (default: qparam.graph.json next to "
-                  "qparam.json)");
+                  "graph file for --match structure (default: the graph an ONNX QDQ model "
+                  "carries, else qparam.graph.json next to qparam.json)");
   sub->add_option("--write-map", args->write_map,
                   "with --match structure: write the keys' tensors as a --name-map file (the "
                   "explicit --name-map entries included), for review");
