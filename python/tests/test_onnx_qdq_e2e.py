@@ -46,7 +46,7 @@ class DepthwiseNet(torch.nn.Module):
         return self.dequant(self.project(x))
 
 
-_nets.NETS.setdefault("depthwise", DepthwiseNet)
+LOCAL_NETS = {"depthwise": DepthwiseNet}  # not added to _nets.NETS, which other tests iterate
 
 LITERT = _e2e.litert_missing()
 pytestmark = pytest.mark.skipif(LITERT is not None, reason=f"LiteRT cannot run: {LITERT}")
@@ -77,8 +77,14 @@ def qdq_keys(onnx_path):
 def export_case(tmp, name, variant, converted):
     """torch quantizes `name`; returns (converted model, input, QDQ path, float model path)."""
     os.makedirs(tmp, exist_ok=True)
-    q, prepared, fl = _nets.converted(name, variant, qat=True)
-    x = _nets.inputs(name, seed=3)[0].contiguous()
+    if name in LOCAL_NETS:
+        _nets.NETS[name] = LOCAL_NETS[name]
+    try:
+        q, prepared, fl = _nets.converted(name, variant, qat=True)
+        x = _nets.inputs(name, seed=3)[0].contiguous()
+    finally:
+        if name in LOCAL_NETS:
+            del _nets.NETS[name]
     qdq = os.path.join(tmp, "model_qdq.onnx")
     if converted:
         src = q
