@@ -15,6 +15,7 @@ packages=(
   dpkg-dev file python3-dev pybind11-dev
   python3-torch python3-onnx
   libonnx-dev libprotobuf-dev protobuf-compiler libzip-dev
+  libonnx-testdata
   clang libclang-rt-14-dev
   libarmnn-dev libarmnntfliteparser-dev libarmnn-cpuref-backend22
 )

@@ -31,7 +31,8 @@ ImplantResult implant(const ImplantOptions& options) {
   }
   auto model = ModelFile::open(options.input);
   const ModelInfo& info = model->info();
-  const QParamFile qparams = read_param_source(options.qparam, options.param_format);
+  const ParamSource source = read_param_source_with_graph(options.qparam, options.param_format);
+  const QParamFile& qparams = source.qparams;
 
   PlanOptions plan_options;
   plan_options.rounding = options.rounding;
@@ -43,8 +44,9 @@ ImplantResult implant(const ImplantOptions& options) {
   }
   NameMap structure_map;
   if (options.match_structure) {
-    structure_map =
-        match_structure_for(*model, qparams, options.structure, plan_options.name_map).name_map();
+    structure_map = match_structure_for(*model, qparams, options.structure, plan_options.name_map,
+                                        source.graph ? &*source.graph : nullptr)
+                        .name_map();
     plan_options.structure_map = &structure_map;
   } else if (!options.structure.empty()) {
     throw Error("--structure '" + options.structure + "' is only read with --match structure");
@@ -166,6 +168,7 @@ ImplantResult implant(const ImplantOptions& options) {
     c.data = edit.data;
     c.new_buffer = edit.buffer.has_value();
     c.reexpressed = edit.reexpressed;
+    c.relayout = edit.relayout;
     result.changes.push_back(std::move(c));
   }
   if (!options.dry_run) {

@@ -76,6 +76,7 @@ struct ChangeRecord {
   TensorEdit::Data data = TensorEdit::Data::None;
   bool new_buffer = false;
   std::string reexpressed;  // why it took the other 8-bit type (plan/reexpress.h), if it did
+  std::string relayout;     // how its value was moved to the model's layout, if it was
 };
 
 // An operator q-implant added (float interface, mixed-precision boundary).

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "extract/convert_params.h"
@@ -20,6 +21,7 @@
 #include "qparam/param_source.h"
 #include "schema/circle_generated.h"
 #include "support/fixtures.h"
+#include "support/model_builder.h"
 #include "util/error.h"
 
 namespace qimplant::test {
@@ -659,7 +661,7 @@ TEST_F(ParamSourceTest, OnnxQdqEntriesAndStructure) {
   EXPECT_EQ(n.inputs, (std::vector<std::string>{"ifm"}));
   EXPECT_EQ(n.weight, "ker");
   EXPECT_EQ(n.bias, "bias");
-  EXPECT_EQ(n.weight_shape, (std::vector<int64_t>{1, 2, 1, 1}));
+  EXPECT_EQ(n.weight_shape, (std::vector<int64_t>{1, 1, 1, 2}));  // OIHW [1, 2, 1, 1] as OHWI
   EXPECT_EQ(n.activation, "relu");
   EXPECT_EQ(n.output, "ofm");
   EXPECT_EQ(q.graph.inputs, (std::vector<std::string>{"ifm"}));
@@ -826,6 +828,367 @@ TEST_F(ParamSourceTest, ParamFormatOnTheCommandLine) {
                        " --param-format aimet --samples 2",
                    &out);
   EXPECT_EQ(rc, 0) << out;
+}
+
+// --- ONNX weights in ONNX's layout, and the QDQ graph as the structure source ---------------
+
+namespace onnx_layout {
+
+// x -> Q/DQ -> Conv(weight: int8 DequantizeLinear per axis 0; bias: int32 DequantizeLinear)
+// -> Q/DQ -> y. `w` holds value(o, i, h, w) = the flat OIHW index - 40, distinct everywhere.
+onnx::ModelProto conv(const std::vector<int64_t>& wdims, int64_t group, const std::string& x,
+                      const std::string& w, const std::string& b, const std::string& y) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  auto* op = m.add_opset_import();
+  op->set_domain("");
+  op->set_version(13);
+  auto* g = m.mutable_graph();
+  g->add_input()->set_name(x);
+  g->add_output()->set_name("y_dq");
+  const int64_t o = wdims[0];
+  int64_t count = 1;
+  for (int64_t d : wdims) count *= d;
+  std::vector<double> values, scales, zeros, biases;
+  for (int64_t k = 0; k < count; ++k) values.push_back(static_cast<double>(k % 80) - 40);
+  for (int64_t c = 0; c < o; ++c) {
+    scales.push_back(0.01 * static_cast<double>(c + 1));
+    zeros.push_back(0);
+    biases.push_back(static_cast<double>(c));
+  }
+  std::vector<double> bias_scales;
+  for (double s : scales) bias_scales.push_back(s * 0.5);
+  add_initializer(g, "x_s", onnx::TensorProto::FLOAT, {}, {0.5});
+  add_initializer(g, "x_z", onnx::TensorProto::INT8, {}, {0});
+  add_initializer(g, w, onnx::TensorProto::INT8, wdims, values);
+  add_initializer(g, "w_s", onnx::TensorProto::FLOAT, {o}, scales);
+  add_initializer(g, "w_z", onnx::TensorProto::INT8, {o}, zeros);
+  add_initializer(g, b, onnx::TensorProto::INT32, {o}, biases);
+  add_initializer(g, "b_s", onnx::TensorProto::FLOAT, {o}, bias_scales);
+  add_initializer(g, "y_s", onnx::TensorProto::FLOAT, {}, {0.25});
+  add_initializer(g, "y_z", onnx::TensorProto::INT8, {}, {-3});
+  add_node(g, "QuantizeLinear", {x, "x_s", "x_z"}, {"x_q"});
+  add_node(g, "DequantizeLinear", {"x_q", "x_s", "x_z"}, {"x_dq"});
+  set_int_attr(add_node(g, "DequantizeLinear", {w, "w_s", "w_z"}, {"w_dq"}), "axis", 0);
+  set_int_attr(add_node(g, "DequantizeLinear", {b, "b_s"}, {"b_dq"}), "axis", 0);
+  auto* c = add_node(g, "Conv", {"x_dq", "w_dq", "b_dq"}, {y});
+  if (group != 1) set_int_attr(c, "group", group);
+  add_node(g, "QuantizeLinear", {y, "y_s", "y_z"}, {"y_q"});
+  add_node(g, "DequantizeLinear", {"y_q", "y_s", "y_z"}, {"y_dq"});
+  return m;
+}
+
+// A model with one CONV_2D (or DEPTHWISE_CONV_2D) under its own names.
+std::string conv_model(const std::string& path, int32_t code, std::vector<int32_t> in,
+                       std::vector<int32_t> wshape, std::vector<int32_t> out,
+                       int32_t multiplier = 1) {
+  ModelBuilder m(Format::Circle);
+  const int32_t ifm = m.tensor("in", std::move(in));
+  size_t n = 1;
+  for (int32_t d : wshape) n *= static_cast<size_t>(d);
+  const int32_t cout = code == circle::BuiltinOperator_DEPTHWISE_CONV_2D ? wshape[3] : wshape[0];
+  const int32_t ker = m.constant("kernel", wshape, std::vector<float>(n, 0.1f));
+  const int32_t bias =
+      m.constant("bias_of_conv", {cout}, std::vector<float>(static_cast<size_t>(cout), 0.0f));
+  const int32_t ofm = m.tensor("out", std::move(out));
+  const int32_t op = m.op(code, {ifm, ker, bias}, {ofm});
+  if (code == circle::BuiltinOperator_DEPTHWISE_CONV_2D) {
+    exec::OpOptions o;
+    o.depth_multiplier = multiplier;
+    m.options(op, o);
+  }
+  m.inputs({ifm});
+  m.outputs({ofm});
+  m.save(path);
+  return path;
+}
+
+int8_t at(const std::vector<uint8_t>& data, size_t i) {
+  return static_cast<int8_t>(data[i]);
+}
+
+}  // namespace onnx_layout
+
+TEST_F(ParamSourceTest, OnnxOihwWeightIsTransposedAndMatchedByStructure) {
+  using namespace onnx_layout;
+  // ONNX: weight [O=2, I=3, kH=2, kW=2]; the model: OHWI [2, 2, 2, 3], named otherwise.
+  save_onnx(conv({2, 3, 2, 2}, 1, "x", "w", "b", "conv_y"), dir.file("c.onnx"));
+  const std::string m = conv_model(dir.file("c.circle"), circle::BuiltinOperator_CONV_2D,
+                                   {1, 3, 3, 3}, {2, 2, 2, 3}, {1, 2, 2, 2});
+  ImplantOptions o;
+  o.input = m;
+  o.qparam = dir.file("c.onnx");
+  o.output = dir.file("c_out.circle");
+  o.check_rules = false;
+  // By name, 'x', 'w', 'b', 'conv_y' are not the model's.
+  std::string msg = error_of([&] { implant(o); });
+  EXPECT_NE(msg.find("'conv_y' is not in the model"), std::string::npos) << msg;
+  o.match_structure = true;  // the graph the ONNX file carries, no qparam.graph.json
+  const ImplantResult r = implant(o);
+  const Written k = written(o.output, "kernel");
+  ASSERT_EQ(k.data.size(), 24u);
+  // OHWI[o][h][w][i] = OIHW[o][i][h][w] = o*12 + i*4 + h*2 + w - 40.
+  for (int oc = 0; oc < 2; ++oc)
+    for (int h = 0; h < 2; ++h)
+      for (int w = 0; w < 2; ++w)
+        for (int i = 0; i < 3; ++i)
+          EXPECT_EQ(at(k.data, static_cast<size_t>(((oc * 2 + h) * 2 + w) * 3 + i)),
+                    oc * 12 + i * 4 + h * 2 + w - 40)
+              << oc << h << w << i;
+  EXPECT_EQ(k.quant.quantized_dimension, 0);
+  EXPECT_EQ(k.quant.scale.size(), 2u);
+  EXPECT_EQ(written(o.output, "out").quant.zero_point[0], -3);
+  EXPECT_EQ(written(o.output, "in").quant.scale[0], 0.5f);
+  bool reported = false;
+  for (const ChangeRecord& c : r.changes)
+    if (c.tensor == "kernel")
+      reported = c.relayout ==
+                 "value moved from the producer's layout OIHW [2, 3, 2, 2] to OHWI [2, 2, 2, 3] "
+                 "(the weight layout of #0 CONV_2D), per-axis axis 0 -> quantized_dimension 0";
+  EXPECT_TRUE(reported);
+  // names --match structure reads the same graph.
+  std::string out;
+  const int rc = run_command(
+      std::string(QIMPLANT_CLI) + " names " + m + " " + dir.file("c.onnx") + " --match structure",
+      &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("'conv_y' -> by structure -> 'out'"), std::string::npos) << out;
+}
+
+TEST_F(ParamSourceTest, OnnxDepthwiseWeightMovesItsAxis) {
+  using namespace onnx_layout;
+  // ONNX depthwise: group 3, multiplier 2, weight [6, 1, 2, 2]; the model's [1, 2, 2, 6].
+  save_onnx(conv({6, 1, 2, 2}, 3, "x", "w", "b", "dw_y"), dir.file("d.onnx"));
+  const std::string m = conv_model(dir.file("d.circle"), circle::BuiltinOperator_DEPTHWISE_CONV_2D,
+                                   {1, 3, 3, 3}, {1, 2, 2, 6}, {1, 2, 2, 6}, 2);
+  ImplantOptions o;
+  o.input = m;
+  o.qparam = dir.file("d.onnx");
+  o.output = dir.file("d_out.circle");
+  o.check_rules = false;
+  o.match_structure = true;
+  const ImplantResult r = implant(o);
+  const Written k = written(o.output, "kernel");
+  ASSERT_EQ(k.data.size(), 24u);
+  // [0][h][w][c] = ONNX [c][0][h][w] = c*4 + h*2 + w - 40.
+  for (int h = 0; h < 2; ++h)
+    for (int w = 0; w < 2; ++w)
+      for (int c = 0; c < 6; ++c)
+        EXPECT_EQ(at(k.data, static_cast<size_t>((h * 2 + w) * 6 + c)), c * 4 + h * 2 + w - 40);
+  EXPECT_EQ(k.quant.quantized_dimension, 3);
+  ASSERT_EQ(k.quant.scale.size(), 6u);
+  EXPECT_FLOAT_EQ(k.quant.scale[5], 0.06f);
+  bool reported = false;
+  for (const ChangeRecord& c : r.changes)
+    if (c.tensor == "kernel")
+      reported =
+          c.relayout.find(
+              "to IHWO [1, 2, 2, 6] (the weight layout of #0 "
+              "DEPTHWISE_CONV_2D), per-axis axis 0 -> quantized_dimension 3") != std::string::npos;
+  EXPECT_TRUE(reported);
+}
+
+TEST_F(ParamSourceTest, OnnxSquareWeightIsTransposedThoughTheShapesAgree) {
+  using namespace onnx_layout;
+  // [3, 3, 3, 3]: OIHW and OHWI have the same shape, not the same order. Names as the model's.
+  save_onnx(conv({3, 3, 3, 3}, 1, "in", "kernel", "bias_of_conv", "out"), dir.file("s.onnx"));
+  const std::string m = conv_model(dir.file("s.circle"), circle::BuiltinOperator_CONV_2D,
+                                   {1, 3, 3, 3}, {3, 3, 3, 3}, {1, 1, 1, 3});
+  ImplantOptions o;
+  o.input = m;
+  o.qparam = dir.file("s.onnx");
+  o.output = dir.file("s_out.circle");
+  o.check_rules = false;
+  implant(o);
+  const Written k = written(o.output, "kernel");
+  // OHWI[0][0][1][2] = OIHW[0][2][0][1] = 2*9 + 1 - 40 = -21 (untransposed it would be 5 - 40).
+  EXPECT_EQ(at(k.data, 5), -21);
+}
+
+TEST_F(ParamSourceTest, OnnxWeightLayoutErrors) {
+  using namespace onnx_layout;
+  // Impossible: the ONNX weight [2, 3, 2, 2] is OHWI [2, 2, 2, 3]; the model's has 4 inputs.
+  save_onnx(conv({2, 3, 2, 2}, 1, "in", "kernel", "bias_of_conv", "out"), dir.file("e.onnx"));
+  const std::string m = conv_model(dir.file("e.circle"), circle::BuiltinOperator_CONV_2D,
+                                   {1, 3, 3, 4}, {2, 2, 2, 4}, {1, 2, 2, 2});
+  ImplantOptions o;
+  o.input = m;
+  o.qparam = dir.file("e.onnx");
+  o.output = dir.file("e_out.circle");
+  o.check_rules = false;
+  std::string msg = error_of([&] { implant(o); });
+  EXPECT_NE(msg.find("tensor 'kernel': \"value\" '" + dir.file("e.onnx") +
+                     ":kernel' has shape [2, 3, 2, 2] in the producer's layout OIHW, expected the "
+                     "tensor's shape [2, 2, 2, 4]; as the weight of #0 CONV_2D (layout OHWI) it "
+                     "would be [2, 2, 2, 3]"),
+            std::string::npos)
+      << msg;
+  EXPECT_FALSE(file_exists(o.output));
+
+  // Ambiguous: one [3, 3, 3, 3] constant is the weight of a CONV_2D and a DEPTHWISE_CONV_2D,
+  // whose layouts order it differently.
+  save_onnx(conv({3, 3, 3, 3}, 1, "in", "kernel", "bias_of_conv", "out"), dir.file("a.onnx"));
+  ModelBuilder b(Format::Circle);
+  const int32_t in = b.tensor("in", {1, 3, 3, 3});
+  const int32_t ker = b.constant("kernel", {3, 3, 3, 3}, std::vector<float>(81, 0.1f));
+  const int32_t bias = b.constant("bias_of_conv", {3}, {0, 0, 0});
+  const int32_t out = b.tensor("out", {1, 1, 1, 3});
+  const int32_t dw_out = b.tensor("dw_out", {1, 1, 1, 3});
+  b.op(circle::BuiltinOperator_CONV_2D, {in, ker, bias}, {out});
+  b.op(circle::BuiltinOperator_DEPTHWISE_CONV_2D, {in, ker, bias}, {dw_out});
+  b.inputs({in});
+  b.outputs({out, dw_out});
+  b.save(dir.file("a.circle"));
+  o.input = dir.file("a.circle");
+  o.qparam = dir.file("a.onnx");
+  msg = error_of([&] { implant(o); });
+  EXPECT_NE(msg.find("tensor 'kernel': \"value\" '" + dir.file("a.onnx") +
+                     ":kernel' has shape [3, 3, 3, 3] in the producer's layout OIHW fits the "
+                     "tensor's shape [3, 3, 3, 3] both as the weight of #1 DEPTHWISE_CONV_2D "
+                     "(layout IHWO) and of #0 CONV_2D (layout OHWI), which order its elements "
+                     "differently (ambiguous)"),
+            std::string::npos)
+      << msg;
+  EXPECT_FALSE(file_exists(o.output));
+}
+
+// --- ONNX's own QuantizeLinear / DynamicQuantizeLinear node test data ----------------------
+// Debian's libonnx-testdata (scripts/install-deps.sh) carries onnx's backend node tests:
+// test_quantizelinear[_axis] (x, y_scale, y_zero_point -> y: round half to even, saturate) and
+// test_dynamicquantizelinear[_max_adjusted|_min_adjusted] (x -> y, y_scale, y_zero_point: the
+// uint8 range of x widened to hold 0). q-implant quantizes each x as a float constant, from the
+// given scale and zero point and from "min" / "max", and must give onnx's expected outputs.
+
+const char* const kOnnxNodeData = "/usr/share/libonnx-testdata/data/node";
+
+struct OnnxTensor {
+  int32_t type = 0;
+  std::vector<int64_t> dims;
+  std::vector<double> values;
+};
+
+OnnxTensor read_pb(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  onnx::TensorProto t;
+  EXPECT_TRUE(f && t.ParseFromIstream(&f)) << path;
+  OnnxTensor out;
+  out.type = t.data_type();
+  out.dims.assign(t.dims().begin(), t.dims().end());
+  size_t n = 1;
+  for (int64_t d : out.dims) n *= static_cast<size_t>(d);
+  const std::string& raw = t.raw_data();
+  for (size_t i = 0; i < n; ++i) {
+    if (out.type == onnx::TensorProto::FLOAT) {
+      float v;
+      if (t.has_raw_data())
+        std::memcpy(&v, raw.data() + 4 * i, 4);
+      else
+        v = t.float_data(static_cast<int>(i));
+      out.values.push_back(v);
+    } else if (out.type == onnx::TensorProto::UINT8) {
+      out.values.push_back(t.has_raw_data() ? static_cast<uint8_t>(raw[i])
+                                            : t.int32_data(static_cast<int>(i)));
+    } else {
+      ADD_FAILURE() << path << ": element type " << out.type;
+    }
+  }
+  return out;
+}
+
+class OnnxNodeDataTest : public ParamSourceTest {
+ protected:
+  void SetUp() override {
+    if (!file_exists(std::string(kOnnxNodeData) + "/test_quantizelinear/model.onnx"))
+      GTEST_SKIP() << kOnnxNodeData << " is missing (apt-get install libonnx-testdata)";
+  }
+  OnnxTensor input(const std::string& test, const std::string& file) {
+    return read_pb(std::string(kOnnxNodeData) + "/" + test + "/test_data_set_0/" + file + ".pb");
+  }
+  // `x` as a float constant of a model (no operator reads it) implanted with `entry`; the
+  // tensor as written.
+  Written implant_constant(const OnnxTensor& x, const ojson& entry, Target target) {
+    ModelBuilder b(Format::Circle);
+    std::vector<int32_t> shape(x.dims.begin(), x.dims.end());
+    std::vector<float> values(x.values.begin(), x.values.end());
+    b.constant("x", shape, values);
+    b.save(dir.file("x.circle"));
+    ojson q;
+    q["x"] = entry;
+    write_text(dir.file("x.json"), q.dump());
+    ImplantOptions o;
+    o.input = dir.file("x.circle");
+    o.qparam = dir.file("x.json");
+    o.output = dir.file("x_out.circle");
+    o.check_rules = false;
+    o.target = target;
+    o.derive.target = target;
+    implant(o);
+    return written(o.output, "x");
+  }
+  static std::vector<double> as_doubles(const std::vector<uint8_t>& bytes) {
+    return std::vector<double>(bytes.begin(), bytes.end());
+  }
+};
+
+TEST_F(OnnxNodeDataTest, QuantizeLinearFromScaleAndZeroPoint) {
+  for (const std::string test : {"test_quantizelinear", "test_quantizelinear_axis"}) {
+    const OnnxTensor x = input(test, "input_0"), s = input(test, "input_1"),
+                     z = input(test, "input_2"), y = input(test, "output_0");
+    ojson e;
+    e["dtype"] = "uint8";
+    e["scale"] = s.values;
+    std::vector<int64_t> zerop(z.values.begin(), z.values.end());
+    e["zerop"] = zerop;
+    if (s.values.size() > 1) e["quantized_dimension"] = 1;  // QuantizeLinear's default axis
+    for (Target target : {Target::ONE, Target::TFLite}) {
+      const Written w = implant_constant(x, e, target);
+      EXPECT_EQ(w.type, static_cast<int8_t>(TensorType::UInt8)) << test;
+      EXPECT_EQ(as_doubles(w.data), y.values) << test;
+    }
+  }
+}
+
+TEST_F(OnnxNodeDataTest, DynamicQuantizeLinearFromMinMax) {
+  size_t differ = 0;
+  for (const std::string test :
+       {"test_dynamicquantizelinear", "test_dynamicquantizelinear_max_adjusted",
+        "test_dynamicquantizelinear_min_adjusted"}) {
+    const OnnxTensor x = input(test, "input_0"), y = input(test, "output_0"),
+                     s = input(test, "output_1"), z = input(test, "output_2");
+    const auto [lo, hi] = std::minmax_element(x.values.begin(), x.values.end());
+    ojson e;
+    e["dtype"] = "uint8";
+    e["min"] = *lo;  // q-implant widens the range to hold 0, as DynamicQuantizeLinear does
+    e["max"] = *hi;
+    for (Target target : {Target::ONE, Target::TFLite}) {
+      const std::string label = test + (target == Target::ONE ? " one" : " tflite");
+      const Written w = implant_constant(x, e, target);
+      ASSERT_EQ(w.quant.scale.size(), 1u) << label;
+      EXPECT_FLOAT_EQ(w.quant.scale[0], static_cast<float>(s.values[0])) << label;
+      EXPECT_EQ(w.quant.zero_point[0], static_cast<int64_t>(z.values[0])) << label;
+      // onnx's reference divides, x / y_scale; q-implant multiplies by the reciprocal,
+      // x * (1 / scale) in float32, as PyTorch and TFLite quantize. Where the two round to
+      // different integers (test_dynamicquantizelinear's -2.5: -2.5 / 0.019607844 = -127.49999,
+      // -2.5 * 51 = -127.5, half to even -128), q-implant gives the reciprocal's; everywhere
+      // else onnx's expected output.
+      ASSERT_EQ(w.data.size(), y.values.size()) << label;
+      const float scale = w.quant.scale[0], inv = 1.0f / scale;
+      for (size_t i = 0; i < y.values.size(); ++i) {
+        const float xi = static_cast<float>(x.values[i]);
+        const double by_division = std::clamp(
+            std::nearbyint(xi / scale) + static_cast<double>(w.quant.zero_point[0]), 0.0, 255.0);
+        const double by_reciprocal = std::clamp(
+            std::nearbyint(xi * inv) + static_cast<double>(w.quant.zero_point[0]), 0.0, 255.0);
+        EXPECT_EQ(by_division, y.values[i]) << label << " element " << i;  // onnx's formula
+        EXPECT_EQ(static_cast<double>(w.data[i]), by_reciprocal) << label << " element " << i;
+        if (by_division == by_reciprocal)
+          EXPECT_EQ(static_cast<double>(w.data[i]), y.values[i]) << label << " element " << i;
+        else
+          ++differ;
+      }
+    }
+  }
+  EXPECT_EQ(differ, 2u);  // -2.5 of test_dynamicquantizelinear, for both targets
 }
 
 }  // namespace

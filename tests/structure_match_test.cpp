@@ -624,6 +624,36 @@ TEST_P(StructureTest, ImplantAndNamesMatchByStructure) {
   EXPECT_TRUE(contains(r.err, "is only read with --match structure")) << r;
 }
 
+TEST_P(StructureTest, EvalImplantMatchesByStructure) {
+  const std::string model = save(seed_model(format(), false));
+  const std::string q = write_qparams(dir.path(), seed_specs());
+  const std::string kept = dir.file("eval_implanted" + ext());
+  // By name the keys do not resolve: eval --implant fails as the implant does.
+  ToolRun r = run_tool("eval " + shell_quote(model) + " --implant " + shell_quote(q) +
+                       " --samples 2 --no-check");
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "tensor 'quant' is not in the model")) << r;
+  graph(kSeedGraph);
+  r = run_tool("eval " + shell_quote(model) + " --implant " + shell_quote(q) +
+               " --match structure --samples 2 --no-check --implant-output " + shell_quote(kept));
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.out, "2 sample(s)")) << r;
+  EXPECT_TRUE(contains(r.out, "graph outputs:")) << r;
+  // The model eval ran is the one the implant writes with the same match.
+  const std::string out = dir.file("out" + ext());
+  r = run_tool(shell_quote(model) + " " + shell_quote(q) + " " + shell_quote(out) +
+               " --match structure --no-check");
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_EQ(read_bytes(kept), read_bytes(out));
+  // --structure is honoured by eval too: a file without the graph is named.
+  r = run_tool("eval " + shell_quote(model) + " --implant " + shell_quote(q) +
+               " --match structure --structure " + shell_quote(dir.file("missing.json")) +
+               " --samples 2 --no-check");
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "structure file '" + dir.file("missing.json") + "': cannot open"))
+      << r;
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, StructureTest, ::testing::Values(Format::Circle, Format::TFLite),
                          [](const auto& info) {
                            return info.param == Format::Circle ? "circle" : "tflite";

@@ -131,7 +131,15 @@ def run(tmp, name, variant, qat=False, match_structure=False, from_prepared=True
         cmd += ["--name-map", os.path.join(tmp, "map.json")]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+    lsb, n = litert_vs_torch(tmp, q, x, out_model)
+    return len(keys), lsb, n
 
+
+def litert_vs_torch(tmp, q, x, out_model, int8=False):
+    """Runs `out_model` in LiteRT on torch's own quantized input of `x` and returns (max |LiteRT -
+    torch| in LSB, number of output elements) against the converted model `q`'s output.
+    `int8`: the model's interface is int8 where torch's is quint8 (--activation-type int8: the
+    same scale, the zero point - 128), so torch's integers are shifted by -128."""
     # torch's own quantized input and output (the tensors QuantStub writes and DeQuantStub reads).
     seen = {}
     h1 = q.quant.register_forward_hook(lambda m, i, o: seen.__setitem__("in", o))
@@ -142,12 +150,16 @@ def run(tmp, name, variant, qat=False, match_structure=False, from_prepared=True
     h2.remove()
     xin, ref = seen["in"], seen["out"]
     in_npy = os.path.join(tmp, "in.npy")
-    np.save(in_npy, np.ascontiguousarray(_nhwc(xin.int_repr().numpy())))
+    shift = 128 if int8 and xin.dtype == torch.quint8 else 0
+    xi = xin.int_repr().numpy().astype(np.int16) - shift
+    np.save(in_npy, np.ascontiguousarray(_nhwc(xi.astype(np.int8 if shift else xin.int_repr().numpy().dtype))))
     prefix = os.path.join(tmp, "litert_out")
     r = subprocess.run(["node", RUN_MJS, out_model, prefix, in_npy], capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr + r.stdout
     got = np.load(prefix + "0.npy").astype(np.int32)
     want = _nhwc(ref.int_repr().numpy()).astype(np.int32)
+    if int8 and ref.dtype == torch.quint8:
+        want -= 128
     assert got.shape == want.shape, (got.shape, want.shape)
-    return len(keys), int(np.abs(got - want).max()), got.size
+    return int(np.abs(got - want).max()), got.size

@@ -44,8 +44,10 @@ def test_litert_matches_torch(tmp_path, name, variant, qat, from_prepared):
     assert lsb <= 1, f"{name} {variant} qat={qat}: {lsb} LSB from torch"
 
 
-def test_cat_uint8_litert_matches_torch(tmp_path):
-    keys, lsb, n = _e2e.run(str(tmp_path), "cat", "qnnpack", force=True)
+@pytest.mark.parametrize("match_structure", [False, True])
+def test_cat_uint8_litert_matches_torch(tmp_path, match_structure):
+    keys, lsb, n = _e2e.run(str(tmp_path), "cat", "qnnpack", force=True,
+                            match_structure=match_structure)
     assert keys == KEYS["cat"]
     assert lsb <= 1, f"cat uint8: {lsb} LSB from torch"
 
@@ -63,11 +65,13 @@ def test_a_wrong_weight_is_seen(tmp_path):
     assert lsb > 1
 
 
-@pytest.mark.skipif(not _e2e.has_match_option(),
-                    reason="q-implant --help has no --match (structure matching not merged yet)")
-@pytest.mark.parametrize("name", ["seed", "inverted_residual"])
-def test_match_structure_without_a_map(tmp_path, name):
-    keys, lsb, _ = _e2e.run(str(tmp_path), name, "int8act", match_structure=True)
+@pytest.mark.parametrize("name,variant,qat,from_prepared", CASES)
+def test_match_structure_without_a_map(tmp_path, name, variant, qat, from_prepared):
+    """Every case above again, the keys found by --match structure instead of a name map."""
+    assert _e2e.has_match_option()  # never skipped: the option is part of the tool
+    keys, lsb, n = _e2e.run(str(tmp_path), name, variant, qat, match_structure=True,
+                            from_prepared=from_prepared)
+    print(f"{name} {variant} qat={qat}: {keys} keys matched by structure, {lsb} LSB over {n}")
     assert keys == KEYS[name]
     assert lsb <= 1
     assert not os.path.exists(tmp_path / "map.json")

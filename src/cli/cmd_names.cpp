@@ -62,8 +62,8 @@ Subcommand add_names_command(CLI::App& app) {
       ->check(CLI::IsMember({"name", "structure"}))
       ->capture_default_str();
   sub->add_option("--structure", args->structure,
-                  "graph file for --match structure (default: qparam.graph.json next to "
-                  "qparam.json)");
+                  "graph file for --match structure (default: the graph an ONNX QDQ model "
+                  "carries, else qparam.graph.json next to qparam.json)");
   sub->add_option("--write-map", args->write_map,
                   "with --match structure: write the keys' tensors as a --name-map file (the "
                   "explicit --name-map entries included), for review");
@@ -76,8 +76,9 @@ Subcommand add_names_command(CLI::App& app) {
       sub, [args] {
         auto model = ModelFile::open(args->model);
         const ModelInfo& info = model->info();
-        const QParamFile qparams = read_param_source(
+        const ParamSource source = read_param_source_with_graph(
             args->qparam, parse_param_format(args->param_format).value_or(ParamFormat::Auto));
+        const QParamFile& qparams = source.qparams;
         NameMap map;
         if (!args->name_map.empty()) map = read_name_map(args->name_map);
         const NameMap* explicit_map = args->name_map.empty() ? nullptr : &map;
@@ -89,7 +90,8 @@ Subcommand add_names_command(CLI::App& app) {
         StructureMatch structure;
         NameMap structure_map;
         if (by_structure) {
-          structure = match_structure_for(*model, qparams, args->structure, explicit_map);
+          structure = match_structure_for(*model, qparams, args->structure, explicit_map,
+                                          source.graph ? &*source.graph : nullptr);
           structure_map = structure.name_map();
         }
         const TensorResolver resolver(info);

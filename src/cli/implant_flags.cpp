@@ -74,8 +74,8 @@ std::vector<CLI::Option*> add_implant_flags(CLI::App& app, ImplantOptions& o, Im
                       ->check(CLI::IsMember({"name", "structure"}))
                       ->capture_default_str());
   added.push_back(app.add_option("--structure", o.structure,
-                                 "graph file for --match structure (default: qparam.graph.json "
-                                 "next to qparam.json)"));
+                                 "graph file for --match structure (default: the graph an ONNX "
+                                 "QDQ model carries, else qparam.graph.json next to qparam.json)"));
   return added;
 }
 

@@ -45,6 +45,7 @@ void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResu
     if (c.origin == qimplant::EditOrigin::Propagated) std::cout << ", from '" << c.source << "'";
     if (c.origin == qimplant::EditOrigin::Derived) std::cout << " [" << c.source << "]";
     if (!c.reexpressed.empty()) std::cout << " [re-expressed: " << c.reexpressed << "]";
+    if (!c.relayout.empty()) std::cout << " [" << c.relayout << "]";
     std::cout << "\n";
   }
   for (const auto& f : r.float_tensors) {

@@ -8,6 +8,7 @@
 #include "model/model_file.h"
 #include "plan/resolve.h"
 #include "qparam/min_max.h"
+#include "qparam/value_layout.h"
 #include "util/error.h"
 
 namespace qimplant {
@@ -27,11 +28,15 @@ ConvertParamsResult convert_params(const ConvertParamsOptions& options) {
   const Target target =
       options.target.value_or(model ? default_target(model->info().format) : Target::ONE);
   // The tensor an entry names, when the model has exactly one of that name.
-  auto tensor_of = [&](const QParamEntry& e) -> const TensorInfo* {
-    if (!resolver) return nullptr;
+  auto ref_of = [&](const QParamEntry& e) -> std::optional<TensorRef> {
+    if (!resolver) return std::nullopt;
     const auto& refs = resolver->find(e.key);
-    if (refs.size() != 1) return nullptr;
-    return &model->info().tensor(refs[0].subgraph, refs[0].tensor);
+    if (refs.size() != 1) return std::nullopt;
+    return refs[0];
+  };
+  auto tensor_of = [&](const QParamEntry& e) -> const TensorInfo* {
+    const auto ref = ref_of(e);
+    return ref ? &model->info().tensor(ref->subgraph, ref->tensor) : nullptr;
   };
 
   make_directory(options.outdir);
@@ -47,6 +52,18 @@ ConvertParamsResult convert_params(const ConvertParamsOptions& options) {
       continue;
     }
     const TensorInfo* t = tensor_of(e);
+    if (e.value && !e.value_layout.empty()) {
+      // The plain format has no layout: the value goes in the model's, or stays as it came.
+      if (t) {
+        const std::string moved = move_value_to_model_layout(model->info(), *ref_of(e), e, where);
+        if (!moved.empty()) result.notes.push_back("'" + e.key + "': " + moved);
+      } else {
+        result.notes.push_back("'" + e.key + "': \"value\" stays in the producer's layout " +
+                               e.value_layout +
+                               " (no model given or no tensor of this name to move it to)");
+      }
+      e.value_layout.clear();
+    }
     if (e.has_range()) {
       const bool constant = t ? model->info().is_constant(*t) : e.range_min.size() > 1;
       e = resolve_range(e, constant, target, where);

@@ -782,10 +782,13 @@ std::string default_structure_path(const std::string& qparam_path) {
 }
 
 StructureMatch match_structure_for(const ModelFile& model, const QParamFile& qparams,
-                                   const std::string& structure_path, const NameMap* name_map) {
-  const std::string path =
-      structure_path.empty() ? default_structure_path(qparams.path) : structure_path;
-  const SourceGraph graph = read_source_graph(path);
+                                   const std::string& structure_path, const NameMap* name_map,
+                                   const SourceGraph* carried) {
+  std::optional<SourceGraph> from_file;
+  if (!structure_path.empty() || !carried)
+    from_file = read_source_graph(structure_path.empty() ? default_structure_path(qparams.path)
+                                                         : structure_path);
+  const SourceGraph& graph = from_file ? *from_file : *carried;
   std::vector<std::string> wanted;
   for (const auto& e : qparams.entries)
     if (!name_map || !name_map->find(e.key)) wanted.push_back(e.key);

@@ -51,10 +51,12 @@ StructureMatch match_structure(const ModelFile& model, const SourceGraph& graph,
 // "qparam.graph.json" in the directory of `qparam_path`.
 std::string default_structure_path(const std::string& qparam_path);
 
-// What `--match structure` does: reads `structure_path` (default_structure_path when empty) and
-// matches the keys of `qparams` that `name_map` (optional) does not map: an explicit entry wins,
-// and is not matched at all, so it can settle what the structure leaves ambiguous.
+// What `--match structure` does: matches the keys of `qparams` that `name_map` (optional) does
+// not map (an explicit entry wins, and is not matched at all, so it can settle what the
+// structure leaves ambiguous) against the graph of `structure_path` when given, else the graph
+// the parameter file carries (`carried`: an ONNX QDQ model's), else default_structure_path's.
 StructureMatch match_structure_for(const ModelFile& model, const QParamFile& qparams,
-                                   const std::string& structure_path, const NameMap* name_map);
+                                   const std::string& structure_path, const NameMap* name_map,
+                                   const SourceGraph* carried = nullptr);
 
 }  // namespace qimplant

@@ -17,12 +17,13 @@ OpProperty preserving(int32_t code, int data_input = 0, std::vector<int> index_i
   return p;
 }
 
-OpProperty weighted(int32_t code, int weight, int channel_dim, int bias) {
+OpProperty weighted(int32_t code, int weight, int channel_dim, int bias, std::string layout) {
   OpProperty p;
   p.code = code;
   p.weight_input = weight;
   p.weight_channel_dim = channel_dim;
   p.bias_input = bias;
+  p.weight_layout = std::move(layout);
   return p;
 }
 
@@ -71,11 +72,13 @@ std::unordered_map<int32_t, OpProperty> make_table() {
       preserving(BuiltinOperator_REDUCE_MIN, 0, {1}),
       preserving(BuiltinOperator_PAD, 0, {1}),
       preserving(BuiltinOperator_MIRROR_PAD, 0, {1}),
-      // Operators with a weight and a bias.
-      weighted(BuiltinOperator_CONV_2D, 1, 0, 2),
-      weighted(BuiltinOperator_DEPTHWISE_CONV_2D, 1, 3, 2),
-      weighted(BuiltinOperator_FULLY_CONNECTED, 1, 0, 2),
-      weighted(BuiltinOperator_TRANSPOSE_CONV, 1, 0, 3),
+      // Operators with a weight and a bias. Filter layouts: tensorflow/lite/kernels/conv.cc
+      // ([out, kH, kW, in]), depthwise_conv.cc ([1, kH, kW, out]), fully_connected.cc
+      // ([out, in]), transpose_conv.cc ([out, kH, kW, in]).
+      weighted(BuiltinOperator_CONV_2D, 1, 0, 2, "OHWI"),
+      weighted(BuiltinOperator_DEPTHWISE_CONV_2D, 1, 3, 2, "IHWO"),
+      weighted(BuiltinOperator_FULLY_CONNECTED, 1, 0, 2, "OI"),
+      weighted(BuiltinOperator_TRANSPOSE_CONV, 1, 0, 3, "OHWI"),
       // Other operators with integer operands.
       mean_row(),
       with_indices(BuiltinOperator_SUM, {1}),

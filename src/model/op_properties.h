@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model/model.h"
@@ -42,6 +43,11 @@ struct OpProperty {
   int weight_input = -1;        // constant weight operand, if any
   int weight_channel_dim = -1;  // its output-channel dimension (per-channel quantization)
   int bias_input = -1;          // bias operand, if any
+  // The weight's layout as axis letters (O output channels, I input channels per group,
+  // H, W kernel size): "OHWI" for CONV_2D and TRANSPOSE_CONV, "IHWO" for DEPTHWISE_CONV_2D
+  // ([1, kH, kW, C*M]), "OI" for FULLY_CONNECTED; empty without a weight. Values another
+  // producer hands over in its own layout (ONNX's OIHW) are moved to it (qparam/value_layout.h).
+  std::string weight_layout;
   // Operands that are shapes, axes, indices or sizes: integer, never quantized.
   std::vector<int> index_inputs;
   // The output range is fixed by the operator (SOFTMAX, LOGISTIC, TANH): its parameters are

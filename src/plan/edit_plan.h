@@ -36,6 +36,9 @@ struct TensorEdit {
   // Why the tensor was moved to the other 8-bit type with the same real values, if it was
   // (plan/reexpress.h); empty otherwise.
   std::string reexpressed;
+  // How a "value" in its producer's layout was moved to the model's (qparam/value_layout.h);
+  // empty otherwise.
+  std::string relayout;
 };
 
 // How a buffer's new bytes are made. Quantizing from float is deferred to the writer, which

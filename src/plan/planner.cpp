@@ -4,6 +4,7 @@
 
 #include "plan/key_match.h"
 #include "qparam/min_max.h"
+#include "qparam/value_layout.h"
 #include "util/error.h"
 
 namespace qimplant {
@@ -87,16 +88,19 @@ struct Planner {
     const TensorInfo& t = model.tensor(ref.subgraph, ref.tensor);
     // "min" / "max": the scale and zero point depend on whether this tensor is a constant.
     QParamEntry resolved;
-    const bool resolve = given.has_range() || given.quantized_dimension_auto;
+    const bool relayout = given.value && !given.value_layout.empty();
+    const bool resolve = given.has_range() || given.quantized_dimension_auto || relayout;
+    std::string moved;  // the value's layout change, for the change list
     if (resolve) {
       label = "'" + t.name + "'";
       resolved = given;
+      if (relayout) moved = move_value_to_model_layout(model, ref, resolved, where(given));
       if (given.has_range())
         resolved =
             resolve_range(given, model.is_constant(t),
                           options.target.value_or(default_target(model.format)), where(given));
       const size_t n = resolved.scale.size();
-      if (given.quantized_dimension_auto && n > 1) {
+      if (resolved.quantized_dimension_auto && n > 1) {
         const int32_t rank = static_cast<int32_t>(t.shape.size());
         if (rank > 0 && static_cast<size_t>(t.shape[0]) == n) {
           resolved.quantized_dimension = 0;
@@ -142,6 +146,7 @@ struct Planner {
     edit.quant.zero_point = e.zero_point;
     edit.source = e.key;
     edit.origin = EditOrigin::Implanted;
+    edit.relayout = moved;
 
     const int32_t rank = static_cast<int32_t>(t.shape.size());
     if (e.scale.size() > 1) {

@@ -9,6 +9,9 @@
 #include <set>
 
 #include "io/mapped_file.h"
+#include "model/op_properties.h"
+#include "qparam/value_layout.h"
+#include "schema/circle_generated.h"
 #include "util/error.h"
 
 namespace qimplant {
@@ -152,20 +155,23 @@ bool is_qdq_passthrough(const std::string& op) {
   return op == "Cast" || op == "Clip";
 }
 
-std::string source_kind(const onnx::NodeProto& n, const std::map<std::string, Constant>& consts) {
+// `weight`: input 1 traced back through its DequantizeLinear (the constant it reads).
+std::string source_kind(const onnx::NodeProto& n, const std::map<std::string, Constant>& consts,
+                        const std::string& weight) {
   const std::string& op = n.op_type();
   if (op == "Conv") {
     int64_t group = 1;
     for (const auto& a : n.attribute())
       if (a.name() == "group") group = a.i();
     if (group > 1 && n.input_size() > 1) {
-      auto w = consts.find(n.input(1));
+      auto w = consts.find(weight);
       if (w != consts.end() && w->second.dims.size() == 4 && w->second.dims[1] == 1 &&
           w->second.dims[0] % group == 0)
         return "depthwise_conv2d";
     }
     return "conv2d";
   }
+  if (op == "MatMul" && !consts.count(weight)) return "BATCH_MATMUL";
   static const std::map<std::string, std::string> kinds = {{"ConvTranspose", "conv_transpose2d"},
                                                            {"Gemm", "linear"},
                                                            {"MatMul", "linear"},
@@ -216,6 +222,34 @@ std::string clip_kind(const onnx::NodeProto& n, const std::map<std::string, Cons
   if (lo == 0 && std::isinf(hi)) return "relu";
   if (lo == -1 && hi == 1) return "relu_n1_to_1";
   return "hardtanh";
+}
+
+// The weight's layout in ONNX (value_layout.h's letters): Conv [M, C/group, kH, kW],
+// ConvTranspose [C, M/group, kH, kW], Gemm's B [N, K] with transB, else [K, N], MatMul's B [K, N]
+// (onnx/defs/nn/defs.cc, onnx/defs/math/defs.cc).
+std::string onnx_weight_layout(const onnx::NodeProto& n) {
+  const std::string& op = n.op_type();
+  if (op == "Conv") return "OIHW";
+  if (op == "ConvTranspose") return "IOHW";
+  if (op == "MatMul") return "IO";
+  if (op == "Gemm") {
+    for (const auto& a : n.attribute())
+      if (a.name() == "transB" && a.i() != 0) return "OI";
+    return "IO";
+  }
+  return "";
+}
+
+// The weight layout of the operator a source kind becomes (the operator table's).
+std::string model_weight_layout(const std::string& kind) {
+  using namespace circle;
+  int32_t code = -1;
+  if (kind == "conv2d") code = BuiltinOperator_CONV_2D;
+  if (kind == "depthwise_conv2d") code = BuiltinOperator_DEPTHWISE_CONV_2D;
+  if (kind == "conv_transpose2d") code = BuiltinOperator_TRANSPOSE_CONV;
+  if (kind == "linear") code = BuiltinOperator_FULLY_CONNECTED;
+  const OpProperty* p = code < 0 ? nullptr : op_property(code);
+  return p ? p->weight_layout : std::string();
 }
 
 }  // namespace
@@ -368,9 +402,17 @@ OnnxQdq read_onnx_qdq(const std::string& path) {
              " values, expected " + std::to_string(e->scale.size()) + " (one per scale)");
     for (double z : zp) e->zero_point.push_back(static_cast<int64_t>(z));
     if (e->scale.size() > 1) {
-      // The axis is in ONNX's layout; the model's channel dimension is found by the planner.
-      (void)axis;
+      // The axis is in ONNX's layout; the model's channel dimension is found by the planner,
+      // from the layout change when the value is moved (qparam/value_layout.h), else by shape.
       e->quantized_dimension_auto = true;
+      if (auto x = consts.find(n.input(0)); x != consts.end()) {
+        const int64_t rank = static_cast<int64_t>(x->second.dims.size());
+        if (axis < -rank || axis >= rank)
+          r.fail(who + ": axis is " + std::to_string(axis) + ", but '" + n.input(0) +
+                 "' has rank " + std::to_string(rank) + " (expected " + std::to_string(-rank) +
+                 ".." + std::to_string(rank - 1) + ")");
+        e->layout_axis = static_cast<int32_t>(axis < 0 ? axis + rank : axis);
+      }
     }
     check_entry(*e, "ONNX file '" + path + "': " + who + ": tensor '" + n.input(0) + "'");
   };
@@ -473,7 +515,9 @@ OnnxQdq read_onnx_qdq(const std::string& path) {
     if (qdq_nodes.count(&n) || n.op_type() == "Constant" || n.output_size() == 0) continue;
     if (derived_consts.count(n.output(0))) continue;
     SourceNode s;
-    s.op = n.op_type() == "Clip" ? clip_kind(n, consts) : source_kind(n, consts);
+    s.op = n.op_type() == "Clip"
+               ? clip_kind(n, consts)
+               : source_kind(n, consts, n.input_size() > 1 ? origin(n.input(1)) : std::string());
     s.type = n.op_type();
     s.module = n.name();
     s.output = n.output(0);
@@ -484,7 +528,23 @@ OnnxQdq read_onnx_qdq(const std::string& path) {
       if (n.input(k).empty()) continue;
       if (weighted && k == 1) {
         s.weight = in;
-        if (auto c = consts.find(in); c != consts.end()) s.weight_shape = c->second.dims;
+        if (auto c = consts.find(in); c != consts.end()) {
+          // The structure match compares weight shapes in the model's layout.
+          const std::string from = onnx_weight_layout(n);
+          const std::string to = model_weight_layout(s.op);
+          const auto perm = layout_permutation(from, to);
+          if (perm && c->second.dims.size() == from.size()) {
+            s.weight_shape = permute_shape(c->second.dims, *perm);
+            // An integer weight handed over as it is: the planner moves it to the model's
+            // layout (the float ones q-implant quantizes are already there).
+            if (auto it = entry_of.find(in); it != entry_of.end()) {
+              QParamEntry& e = out.qparams.entries[it->second];
+              if (e.value) e.value_layout = from;
+            }
+          } else {
+            s.weight_shape = c->second.dims;
+          }
+        }
         continue;
       }
       if (weighted && k == 2) {

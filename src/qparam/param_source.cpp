@@ -103,10 +103,17 @@ QParamFile read_param_source(const std::string& path, ParamFormat format) {
   throw Error("parameter file '" + path + "': no format");
 }
 
-std::optional<SourceGraph> read_param_source_graph(const std::string& path, ParamFormat format) {
+ParamSource read_param_source_with_graph(const std::string& path, ParamFormat format) {
   if (format == ParamFormat::Auto) format = detect_param_format(path);
-  if (format != ParamFormat::Onnx) return std::nullopt;
-  return read_onnx_qdq(path).graph;
+  ParamSource out;
+  if (format == ParamFormat::Onnx) {
+    OnnxQdq q = read_onnx_qdq(path);
+    out.qparams = std::move(q.qparams);
+    out.graph = std::move(q.graph);
+  } else {
+    out.qparams = read_param_source(path, format);
+  }
+  return out;
 }
 
 }  // namespace qimplant

@@ -27,9 +27,14 @@ ParamFormat detect_param_format(const std::string& path);
 // Throws Error naming the file, the entry, the field, expected and found.
 QParamFile read_param_source(const std::string& path, ParamFormat format = ParamFormat::Auto);
 
-// The producer's graph when the source carries one (ONNX QDQ models), for `--match structure`;
-// nullopt for JSON formats (their graph lives in a separate qparam.graph.json).
-std::optional<SourceGraph> read_param_source_graph(const std::string& path,
-                                                   ParamFormat format = ParamFormat::Auto);
+// The entries and, when the source carries one (ONNX QDQ models), the producer's graph for
+// `--match structure`: nullopt for JSON formats (their graph lives in a separate
+// qparam.graph.json). The file is read once.
+struct ParamSource {
+  QParamFile qparams;
+  std::optional<SourceGraph> graph;
+};
+ParamSource read_param_source_with_graph(const std::string& path,
+                                         ParamFormat format = ParamFormat::Auto);
 
 }  // namespace qimplant

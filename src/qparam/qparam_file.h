@@ -26,6 +26,11 @@ struct QParamEntry {
   // (TFLite / circle depthwise weights [1, H, W, C]), else it is an error.
   bool quantized_dimension_auto = false;
   std::optional<npy::Array> value;  // quantized data for a constant, checked for dtype
+  // Set by readers whose "value" is in the producer's layout (ONNX: a Conv's OIHW weight), as
+  // axis letters, with the per-axis axis in that layout: the planner moves both to the layout
+  // of the model operator that reads the tensor (qparam/value_layout.h). Empty: model layout.
+  std::string value_layout;
+  std::optional<int32_t> layout_axis;
   std::string scale_file, zerop_file, value_file;  // as written, for messages
   // {"dtype": "float32"}: the tensor stays float32 (mixed precision); no other field is read.
   bool keep_float = false;

@@ -72,6 +72,7 @@ ordered_json implant_report(const ImplantOptions& options, const ImplantResult& 
     j["data"] = data_name(c.data);
     j["new_buffer"] = c.new_buffer;
     j["reexpressed"] = c.reexpressed.empty() ? ordered_json() : ordered_json(c.reexpressed);
+    j["relayout"] = c.relayout.empty() ? ordered_json() : ordered_json(c.relayout);
     changes.push_back(std::move(j));
   }
   r["changes"] = std::move(changes);

@@ -102,6 +102,9 @@ std::string summary_line(const ImplantOptions& o, const ImplantResult& r) {
   size_t reexpressed = 0;
   for (const auto& c : r.changes) reexpressed += !c.reexpressed.empty();
   if (reexpressed) out += ", " + std::to_string(reexpressed) + " re-expressed";
+  size_t relayout = 0;
+  for (const auto& c : r.changes) relayout += !c.relayout.empty();
+  if (relayout) out += ", " + std::to_string(relayout) + " value(s) moved to the model's layout";
   if (!o.dry_run) out += "; " + std::to_string(r.output_bytes) + " bytes";
   return out;
 }
