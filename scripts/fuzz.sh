@@ -12,7 +12,8 @@
 # leak, a timeout or the RSS limit; the input is left in build-fuzz/artifacts/<target>/.
 # Prints, per target, the executions, libFuzzer's coverage (cov: edges, ft: features) and the
 # corpus size.
-# Usage: scripts/fuzz.sh [seconds]     (QIMPLANT_FUZZ_TARGETS="fuzz_npy fuzz_qparam" for a subset)
+# Usage: scripts/fuzz.sh [seconds]   (QIMPLANT_FUZZ_TARGETS="fuzz_npy fuzz_qparam": a subset;
+#                                     QIMPLANT_FUZZ_NO_BUILD=1: reuse build-fuzz/ unchanged)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -25,13 +26,15 @@ sanitizers="address,undefined,float-cast-overflow"
 # -O1 with line tables only: about half the build time of -O2 -g, and the same findings.
 flags="-O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=$sanitizers"
 flags+=" -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
+read -r -a targets <<<"${QIMPLANT_FUZZ_TARGETS:-fuzz_npy fuzz_model fuzz_qparam fuzz_implant fuzz_exec}"
+if [ -z "${QIMPLANT_FUZZ_NO_BUILD:-}" ]; then  # set: reuse build-fuzz/ as it is
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=$sanitizers" "${launcher[@]}" \
   -DQIMPLANT_FUZZ=ON -DQIMPLANT_TESTS=OFF -DQIMPLANT_BENCH=OFF >/dev/null
-read -r -a targets <<<"${QIMPLANT_FUZZ_TARGETS:-fuzz_npy fuzz_model fuzz_qparam fuzz_implant fuzz_exec}"
 start=$SECONDS
 cmake --build build-fuzz -j "$jobs" --target "${targets[@]}"
 echo "== fuzz targets built in $((SECONDS - start)) s"
+fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -101,6 +104,6 @@ for t in "${targets[@]}"; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   cov=$(grep -oE "cov: [0-9]+ ft: [0-9]+" "$log" | tail -1)
   echo "== $t: ${seconds} s, ${execs:-?} executions, ${cov:-no coverage line}," \
-    "corpus $(find "$work" -type f | wc -l) inputs ($(du -sh "$work" | cut -f1)): $verdict"
+    "corpus $(find "$work" -type f | wc -l) inputs ($(du -sh --apparent-size "$work" | cut -f1)): $verdict"
 done
 exit $status
