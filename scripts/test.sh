@@ -4,7 +4,7 @@
 # Then it builds the libFuzzer targets with clang (ASan + UBSan + float-cast-overflow), replays
 # every kept regression input and seed through them and fuzzes each target for
 # QIMPLANT_FUZZ_SECONDS (default 30; 0: replay only; "skip": no fuzz stage), failing on any
-# finding (scripts/fuzz.sh; about 8 minutes on 2 cores). --no-sanitize skips the sanitizer and
+# finding (scripts/fuzz.sh; about 6 minutes on 2 cores). --no-sanitize skips the sanitizer and
 # fuzz stages.
 # Usage: scripts/test.sh [--no-sanitize]
 set -euo pipefail
