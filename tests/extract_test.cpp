@@ -242,7 +242,11 @@ std::vector<QParamSpec> many_ops_qparams(const std::string& act) {
   auto a = [&](const std::string& name, float scale) {
     return QParamSpec{name, act, {scale}, {zp}};
   };
-  QParamSpec softmax{"StatefulPartitionedCall:0", act, {1.0f / 256}, {act == "uint8" ? 0 : -128}};
+  // uint8 is used under ONE's rules (luci's verifier: Softmax 1/255), int8 under TFLite's.
+  QParamSpec softmax{"StatefulPartitionedCall:0",
+                     act,
+                     {act == "uint8" ? 1.0f / 255 : 1.0f / 256},
+                     {act == "uint8" ? 0 : -128}};
   return {a("serving_default_input:0", 0.02f),
           per_channel("model/conv/Conv2D", "int8", {0.004f, 0.005f, 0.006f}, 0),
           per_channel("model/conv/BiasAdd/ReadVariableOp", "int32", {8e-5f, 1e-4f, 1.2e-4f}, 0),

@@ -157,6 +157,12 @@ std::vector<Case> cases() {
                "name map '" + reg("qparam/json-number-overflow-name-map.json") +
                    "': malformed JSON: number overflow parsing '1e400' at line 1, column 9: the "
                    "number is outside the range of a double"});
+  c.push_back({"json_number_overflow_structure",
+               {kExamples + "conv2d/Conv2D_000.circle", conv, "o.circle", "--match", "structure",
+                "--structure", reg("qparam/json-number-overflow-structure.json")},
+               "structure file '" + reg("qparam/json-number-overflow-structure.json") +
+                   "': malformed JSON: number overflow parsing '1e999' at line 1, column 41: the "
+                   "number is outside the range of a double"});
   return c;
 }
 

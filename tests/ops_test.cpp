@@ -39,6 +39,7 @@ const DType kUInt8{"uint8", TensorType::UInt8, "UINT8", "|u1", 1, 0, 255};
 const DType kInt8{"int8", TensorType::Int8, "INT8", "|i1", 1, -128, 127};
 const DType kInt16{"int16", TensorType::Int16, "INT16", "<i2", 2, -32768, 32767};
 const DType kInt32{"int32", TensorType::Int32, "INT32", "<i4", 4, INT32_MIN, INT32_MAX};
+const DType kInt64{"int64", TensorType::Int64, "INT64", "<i8", 8, INT64_MIN, INT64_MAX};
 
 // ---------------------------------------------------------------------------------------------
 // Reference quantizer: q = clamp(round_half_even(x * (1 / scale)) + zp), product in float32.
@@ -115,7 +116,7 @@ struct TensorSpec {
 enum class OutputRule {
   Own,          // the output has parameters of its own
   SameAsInput,  // value-preserving op: the output carries input 0's parameters
-  Softmax,      // fixed output parameters (1/256 for 8 bit, 1/32768 for int16)
+  Softmax,      // the target's fixed output parameters
   Shared,       // CONCATENATION: every input carries the output's parameters
 };
 
@@ -345,7 +346,7 @@ std::vector<uint8_t> value_bytes(size_t n, const DType& t) {
   std::vector<uint8_t> out;
   for (size_t i = 0; i < n; ++i) {
     int64_t v = static_cast<int64_t>(i * 37 % 200) + t.lo + 3;
-    if (t.size == 4) v = static_cast<int64_t>(i) * 104729 - 77777;
+    if (t.size >= 4) v = static_cast<int64_t>(i) * 104729 - 77777;
     append(out, v, t.size);
   }
   return out;
@@ -469,7 +470,8 @@ TEST_P(OpTest, ImplantsTheListedParametersAndNothingElse) {
       dt = &kInt8;
       e.quant = wq;
     } else if (t.role == Role::Bias) {
-      dt = &kInt32;
+      // int64 with int16 activations: luci's verifier refuses int32 there (TFLite takes both).
+      dt = at.type == TensorType::Int16 ? &kInt64 : &kInt32;
       for (float ws : wq.scale) {
         e.quant.scale.push_back(in_q.scale[0] * ws);
         e.quant.zero_point.push_back(0);
@@ -492,8 +494,14 @@ TEST_P(OpTest, ImplantsTheListedParametersAndNothingElse) {
       for (size_t j = 0; j < floats[i].size(); ++j) {
         const float s = e.quant.scale[e.quant.scale.size() > 1 ? j : 0];
         const int64_t d = round_half_even(static_cast<double>(floats[i][j]) / s);
-        int32_t r;
-        std::memcpy(&r, quantized.data() + 4 * j, 4);
+        int64_t r;
+        if (dt->size == 8) {
+          std::memcpy(&r, quantized.data() + 8 * j, 8);
+        } else {
+          int32_t r32;
+          std::memcpy(&r32, quantized.data() + 4 * j, 4);
+          r = r32;
+        }
         ASSERT_EQ(r, d) << "fixture bias " << j << " is too close to a rounding boundary";
       }
     }
@@ -512,10 +520,15 @@ TEST_P(OpTest, ImplantsTheListedParametersAndNothingElse) {
   if (c.output == OutputRule::Shared)
     for (int32_t i : c.inputs) want[i].quant = want[out].quant;
   if (c.output == OutputRule::Softmax) {
+    // Each target's own values (circle models are checked against ONE's: luci's verifier takes
+    // 1/255 for uint8 and 1/32767 for int16; int8 follows TFLite).
+    const bool one = run.format == Format::Circle;
     if (at.type == TensorType::Int16) {
-      want[out].quant = {{1.0f / 32768}, {0}, 0};
+      want[out].quant = {{one ? 1.0f / 32767 : 1.0f / 32768}, {0}, 0};
+    } else if (at.type == TensorType::UInt8) {
+      want[out].quant = {{one ? 1.0f / 255 : 1.0f / 256}, {0}, 0};
     } else {
-      want[out].quant = {{1.0f / 256}, {at.type == TensorType::UInt8 ? 0 : -128}, 0};
+      want[out].quant = {{1.0f / 256}, {-128}, 0};
     }
   }
   if (!run.output_listed && c.output == OutputRule::SameAsInput) {
@@ -531,6 +544,7 @@ TEST_P(OpTest, ImplantsTheListedParametersAndNothingElse) {
     const DType& dt = e.type == TensorType::Int8    ? kInt8
                       : e.type == TensorType::UInt8 ? kUInt8
                       : e.type == TensorType::Int16 ? kInt16
+                      : e.type == TensorType::Int64 ? kInt64
                                                     : kInt32;
     QParamSpec s{t.name, dt.qparam, e.quant.scale, e.quant.zero_point};
     s.quantized_dimension = e.quant.quantized_dimension;
@@ -661,6 +675,7 @@ TEST_P(OpTest, ImplantsTheListedParametersAndNothingElse) {
     t["type"] = e.type == TensorType::Int8    ? kInt8.json
                 : e.type == TensorType::UInt8 ? kUInt8.json
                 : e.type == TensorType::Int16 ? kInt16.json
+                : e.type == TensorType::Int64 ? kInt64.json
                                               : kInt32.json;
     // flatc prints floats with 6 decimals: compare scales within that, exactly above.
     const auto& got_q = got["subgraphs"][0]["tensors"][i]["quantization"];

@@ -475,7 +475,8 @@ std::vector<RuleCase> rule_cases() {
                    {error("bias-type", "CONV_2D", {"bias"},
                           "bias of INT8 activations: expected INT32, found INT16")},
                    {}});
-  // int16 activations with an int32 bias: TFLite's 16x8 kernels take it, luci makes int64.
+  // int16 activations with an int32 bias: TFLite's 16x8 kernels take it; luci's verifier
+  // requires int64 (VerifyQuantizedNodeS16Type: Btype S64), so an error for ONE.
   per_target(
       "BiasTypeInt16WithInt32Bias",
       [](Target t) -> Build {
@@ -487,9 +488,9 @@ std::vector<RuleCase> rule_cases() {
       },
       [](Target t) {
         if (t == Target::TFLite) return std::vector<Expect>{};
-        return std::vector<Expect>{warning("bias-type", "CONV_2D", {"bias"},
-                                           "bias of INT16 activations: expected INT64, found "
-                                           "INT32")};
+        return std::vector<Expect>{error("bias-type", "CONV_2D", {"bias"},
+                                         "bias of INT16 activations: expected INT64, found "
+                                         "INT32")};
       });
   // ... but an int16 bias is wrong for both.
   per_target(
@@ -573,9 +574,9 @@ std::vector<RuleCase> rule_cases() {
                                          "expected one bias scale per weight scale (2), found 1")};
       });
 
-  // fixed-output: each target's own values; an error for TFLite (its kernels reject others), a
-  // warning for ONE (a convention). float(1/255) prints 0.00392156886, float(1/32767)
-  // 3.05185094e-05, 1/32768 3.05175781e-05.
+  // fixed-output: each target's own values; an error for both (TFLite's Prepare or reference
+  // kernels, luci's verifier: see the README's rule table). float(1/255) prints 0.00392156886,
+  // float(1/32767) 3.05185094e-05, 1/32768 3.05175781e-05.
   struct FixedCase {
     std::string name;
     int32_t op;
@@ -757,7 +758,7 @@ std::vector<RuleCase> rule_cases() {
       b.inputs({in});
       b.outputs({out});
     };
-    const Severity sev = f.target == Target::TFLite ? Severity::Error : Severity::Warning;
+    const Severity sev = Severity::Error;
     cases.push_back({"FixedOutput" + f.name + suffix(f.target),
                      f.target,
                      build,
@@ -957,11 +958,13 @@ TEST(RuleCoverage, EveryRuleOfTheCheckerHasAViolatingCase) {
       severities.insert({e.rule, e.severity});
     }
   for (const auto& rule : emitted) EXPECT_TRUE(covered.count(rule)) << "no case for " << rule;
-  // The rules whose severity depends on the target or the types have a case for each.
-  for (const char* rule : {"fixed-output", "bias-type"}) {
-    EXPECT_TRUE(severities.count({rule, Severity::Error})) << rule;
-    EXPECT_TRUE(severities.count({rule, Severity::Warning})) << rule;
+  // Rules where the runtime refuses the model or computes another function are errors for both
+  // targets (README, rule table): no case of theirs expects a warning.
+  for (const char* rule : {"fixed-output", "bias-type", "quant-params"}) {
+    EXPECT_FALSE(severities.count({rule, Severity::Warning})) << rule;
   }
+  EXPECT_TRUE(severities.count({"fixed-output", Severity::Error}));
+  EXPECT_TRUE(severities.count({"bias-type", Severity::Error}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1305,24 +1308,42 @@ TEST_P(RuleCliTest, RulesFlagChangesTheVerdict) {
   r = cli("check " + quote(one));
   EXPECT_EQ(r.status, GetParam() == Format::Circle ? 0 : 1) << r;
 
-  // TFLite's (1/256): right for TFLite, a warning (exit 0) for ONE; -q hides warnings.
+  // TFLite's (1/256): right for TFLite, an error for ONE (luci's verifier refuses it).
   const std::string tfl = softmax("tfl", 1.0f / 256);
   r = cli("check --rules tflite " + quote(tfl));
   EXPECT_EQ(r.status, 0) << r;
   EXPECT_EQ(r.out, summary(tfl, "tflite", 0, 0, true)) << r;
   r = cli("check --rules one " + quote(tfl));
-  EXPECT_EQ(r.status, 0) << r;
+  EXPECT_EQ(r.status, 1) << r;
   EXPECT_EQ(r.out,
-            "warning [fixed-output] SOFTMAX (operator 0), tensor 'out': SOFTMAX has a fixed "
+            "error [fixed-output] SOFTMAX (operator 0), tensor 'out': SOFTMAX has a fixed "
             "output range: expected scale 0.00392156886, zero point 0 (one rules), found scale "
             "0.00390625, zero point 0\n" +
-                summary(tfl, "one", 0, 1, true))
+                summary(tfl, "one", 1, 0, false))
       << r;
-  r = cli("check -q --rules one " + quote(tfl));
-  EXPECT_EQ(r.status, 0) << r;
-  EXPECT_EQ(r.out, summary(tfl, "one", 0, 1, true)) << r;
   r = cli("check --rules luci " + quote(tfl));
   EXPECT_EQ(r.status, 2) << "an unknown target is a usage error\n" << r;
+}
+
+TEST_P(RuleCliTest, WarningsAloneExitZeroAndQuietHidesThem) {
+  // int8 activations under ONE: a warning per activation (ONE's kernels expect uint8 / int16).
+  ModelBuilder b(GetParam());
+  const int32_t in = qtensor(b, "in", {1, 8}, kI8, {0.05f}, {-1});
+  const int32_t out = qtensor(b, "out", {1, 8}, kI8, {1.0f / 256}, {-128});
+  b.op(circle::BuiltinOperator_SOFTMAX, {in}, {out});
+  b.inputs({in});
+  b.outputs({out});
+  const std::string m = path("i8");
+  b.save(m);
+  CmdResult r = cli("check --rules one " + quote(m));
+  EXPECT_EQ(r.status, 0) << r;
+  EXPECT_NE(r.out.find("warning [one-activation-type] SOFTMAX (operator 0), tensor 'in': "),
+            std::string::npos)
+      << r;
+  EXPECT_EQ(r.out.substr(r.out.rfind("q-implant check:")), summary(m, "one", 0, 2, true)) << r;
+  r = cli("check -q --rules one " + quote(m));
+  EXPECT_EQ(r.status, 0) << r;
+  EXPECT_EQ(r.out, summary(m, "one", 0, 2, true)) << r;
 }
 
 TEST_P(RuleCliTest, CheckReportListsTheFindings) {

@@ -220,12 +220,15 @@ struct Checker {
     if (!quantized(b)) return;
     const int8_t want_bias = act_type == int8_t(TensorType::Int16) ? int8_t(TensorType::Int64)
                                                                    : int8_t(TensorType::Int32);
-    // TFLite's 16x8 kernels take int32 or int64 biases; luci makes int64 ones.
+    // TFLite's 16x8 kernels take int32 or int64 biases (conv.cc, fully_connected.cc: "bias->type
+    // == kTfLiteInt32 || kTfLiteInt64" for int16 inputs); luci's verifier requires int64
+    // (VerifyQuantizedNodeS16Type is VerifyQuantizedNodeTypeBase<S16, S64>, whose Conv2D /
+    // DepthwiseConv2D / FullyConnected / TransposeConv visits check the bias has Btype).
     const bool int16_with_int32 =
         act_type == int8_t(TensorType::Int16) && b.type == int8_t(TensorType::Int32);
     if (act_type != kFloat32 && b.type != want_bias &&
         !(int16_with_int32 && target == Target::TFLite)) {
-      add(int16_with_int32 ? Severity::Warning : Severity::Error, "bias-type", {bt},
+      add(Severity::Error, "bias-type", {bt},
           "bias of " + type_name(act_type) + " activations: expected " + type_name(want_bias) +
               ", found " + type_name(b.type));
     }
@@ -335,9 +338,14 @@ struct Checker {
       os << operator_name(model, o) << " has a fixed output range: expected scale " << fixed->scale
          << ", zero point " << fixed->zero_point << " (" << target_name(target) << " rules), found "
          << params_text(*out.quant);
-      // TFLite's kernels reject other values; ONE's are a convention its kernels do not enforce.
-      add(target == Target::TFLite ? Severity::Error : Severity::Warning, "fixed-output",
-          {o.outputs[0]}, os.str());
+      // An error for both targets: TFLite's Prepare refuses most of these and its reference /
+      // fixed-point kernels ignore the output parameters for the rest (SoftmaxPrepare,
+      // SigmoidPrepare, TanhPrepare in tensorflow/lite/kernels/activations.cc,
+      // reference_ops::Softmax in kernels/internal/reference/softmax.h); luci's verifier refuses
+      // anything else (VerifyQuantizedNodeU8Type / S16Type::visit(CircleSoftmax / CircleLogistic
+      // / CircleTanh) in compiler/luci/pass/src/VerifyQuantizedNodeType.cpp), and
+      // luci-interpreter's Logistic::configure checks 1/256. See the README's rule table.
+      add(Severity::Error, "fixed-output", {o.outputs[0]}, os.str());
     }
   }
 

@@ -107,13 +107,12 @@ SourceGraph read_source_graph(const std::string& path) {
   buf << in.rdbuf();
   if (in.bad()) r.fail(std::string("cannot read: ") + std::strerror(errno));
   json root;
+  const std::string text = buf.str();
   try {
-    root = json::parse(buf.str());
-  } catch (const json::parse_error& e) {
-    std::string msg = e.what();
-    if (auto p = msg.find("] "); msg.rfind("[json.exception", 0) == 0 && p != std::string::npos)
-      msg = msg.substr(p + 2);
-    r.fail("malformed JSON: " + msg);
+    root = json::parse(text);
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond the double range (1e999).
+    r.fail("malformed JSON: " + json_error_with_hints(e, text));
   }
   if (!root.is_object()) r.fail("expected a JSON object, found " + json_type_name(root));
 

@@ -556,7 +556,9 @@ std::vector<std::string> NameIndex::Vocabulary::search(const std::vector<std::st
   // Scores candidates in bound order until none left can enter the top; false when stopped.
   auto consume = [&](auto begin, auto end) {
     for (auto it = begin; it != end; ++it) {
-      const auto [b, n] = *it;
+      // Not a structured binding: C++17 (clang) does not let the lambda below capture one.
+      const auto b = it->first;
+      const auto n = it->second;
       if (top.size() == keep) {
         const auto& w = top.front();
         if (b < w.first || (b == w.first && n > w.second)) return false;
