@@ -245,7 +245,7 @@ TEST_F(MappedFileTest, PermissionDenied) {
             "model file '" + p + "': cannot open: Permission denied");
 }
 
-TEST_F(MappedFileTest, ReleaseDropsOnlyWholePagesInsideTheRange) {
+TEST_F(MappedFileTest, ReleaseDropsEveryPageTheRangeTouches) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const long page_kb = static_cast<long>(page / 1024);
   std::string contents(16 * page + 100, '\0');
@@ -263,8 +263,13 @@ TEST_F(MappedFileTest, ReleaseDropsOnlyWholePagesInsideTheRange) {
   if (full < 0) GTEST_SKIP() << "/proc/self/smaps does not show the mapping";
   EXPECT_EQ(full, 17 * page_kb);
 
-  // [1, 2 * page + 1) fully covers only page 1.
+  // [1, 2 * page + 1) touches pages 0, 1 and 2.
   file->release(1, 2 * page);
+  EXPECT_EQ(RssKb(file->data()), full - 3 * page_kb);
+
+  // A few bytes inside one page drop that page.
+  touch_all();
+  file->release(5 * page + 10, 20);
   EXPECT_EQ(RssKb(file->data()), full - page_kb);
 
   // Reaching the end of the file, the partial last page goes too.

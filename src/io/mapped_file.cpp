@@ -112,10 +112,10 @@ void MappedFile::release(size_t offset, size_t length) const {
   if (!mapped_ || offset >= size_) return;
   const size_t end = length > size_ - offset ? size_ : offset + length;
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  // A page partly outside the range may hold bytes the caller still needs, so only whole pages are
-  // dropped, except that the tail of the last page lies beyond the end of the file and holds none.
-  const size_t first = (offset + page - 1) / page * page;
-  const size_t last = end == size_ ? (end + page - 1) / page * page : end / page * page;
+  // Rounded outwards: dropping a page whose other bytes are still needed costs one refault from
+  // the page cache, never the bytes themselves (read-only, private, file-backed).
+  const size_t first = offset / page * page;
+  const size_t last = (end + page - 1) / page * page;
   if (first >= last) return;
   ::madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
 }
