@@ -1,5 +1,6 @@
 #include "implant.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <map>
@@ -38,6 +39,8 @@ ImplantResult implant(const ImplantOptions& options) {
   auto qparam_file =
       std::make_unique<const QParamFile>(read_param_source(options.qparam, options.param_format));
   const QParamFile& qparams = *qparam_file;
+  // The parsed JSON is gone, but malloc keeps its pages (160 MB for 100,000 keys): give them back.
+  ::malloc_trim(0);
 
   PlanOptions plan_options;
   plan_options.rounding = options.rounding;
@@ -57,6 +60,7 @@ ImplantResult implant(const ImplantOptions& options) {
   }
   EditPlan plan = plan_implant(info, options.input, qparams, plan_options);
   qparam_file.reset();
+  ::malloc_trim(0);
   MixedPrecisionOptions mixed;
   mixed.allow_float = options.allow_float;
   mixed.keep_float = options.keep_float;

@@ -288,6 +288,30 @@ TEST_F(MappedFileTest, ReleaseDropsEveryPageTheRangeTouches) {
   EXPECT_EQ(std::memcmp(file->data(), contents.data(), contents.size()), 0);
 }
 
+// A process may hold only about 65,000 mappings (vm.max_map_count); a qparam.json of 100,000
+// tensors names more `value` files than that. Past a few thousand live mappings small files are
+// read into memory: same bytes, no new mapping.
+TEST_F(MappedFileTest, ManyOpenFilesStopMappingSmallOnes) {
+  const std::string p = Write("small.bin", "abc");
+  const std::string q = Write("other.bin", "hello");
+  auto maps = [] {
+    std::ifstream in("/proc/self/maps");
+    return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
+  };
+  std::vector<std::shared_ptr<const MappedFile>> held;
+  for (int i = 0; i < 16384; ++i) held.push_back(MappedFile::open(p, "npy file"));
+  const auto before = maps();
+  auto file = MappedFile::open(q, "npy file");
+  EXPECT_EQ(maps(), before);
+  ASSERT_EQ(file->size(), 5u);
+  EXPECT_EQ(std::memcmp(file->data(), "hello", 5), 0);
+  EXPECT_EQ(file->path(), q);
+  held.clear();
+  // Below the limit files are mapped again.
+  auto mapped = MappedFile::open(q, "npy file");
+  EXPECT_EQ(std::memcmp(mapped->data(), "hello", 5), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // npy::load
 
