@@ -139,6 +139,7 @@ struct Options {
   std::string dir;
   size_t size_mib = 1024;
   int32_t width = 0;  // 0: chosen from the size
+  size_t layers = 0;  // 0: as many as --size-mb needs
   std::string format = "circle";
   std::string act_dtype = "int8";
   uint64_t seed = 1;
@@ -238,7 +239,8 @@ void generate(const Options& o) {
   const size_t weight_bytes = static_cast<size_t>(n) * static_cast<size_t>(n) * 4;
   const size_t bias_bytes = static_cast<size_t>(n) * 4;
   const size_t target = o.size_mib << 20;
-  const size_t layers = (target + weight_bytes + bias_bytes - 1) / (weight_bytes + bias_bytes);
+  const size_t layers =
+      o.layers ? o.layers : (target + weight_bytes + bias_bytes - 1) / (weight_bytes + bias_bytes);
   const size_t data_estimate =
       o.external ? 0 : layers * (weight_bytes + bias_bytes + 4 * kAlignment);
   const size_t estimate = data_estimate + (1u << 20);
@@ -396,6 +398,9 @@ int main(int argc, char** argv) {
   app.add_option("--width", o.width,
                  "N of the [N, N] weights (default: 4096, smaller for models under 512 MiB)")
       ->check(CLI::Range(2, 16384));
+  app.add_option("--layers", o.layers,
+                 "number of layers (3 tensors each, plus the input); overrides --size-mb")
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
   app.add_option("--format", o.format, "model format")
       ->check(CLI::IsMember({"circle", "tflite"}))
       ->capture_default_str();

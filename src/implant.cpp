@@ -1,8 +1,11 @@
 #include "implant.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <map>
+#include <memory>
+#include <utility>
 
 #include "check/quant_params.h"
 #include "io/atomic_file.h"
@@ -31,8 +34,13 @@ ImplantResult implant(const ImplantOptions& options) {
   }
   auto model = ModelFile::open(options.input);
   const ModelInfo& info = model->info();
-  const ParamSource source = read_param_source_with_graph(options.qparam, options.param_format);
-  const QParamFile& qparams = source.qparams;
+  // Freed once planned: the plan holds what it needs (parameters, `value` arrays), and the
+  // entries would otherwise stay in memory through the write (13 MB for 12,100 keys).
+  auto source = std::make_unique<ParamSource>(
+      read_param_source_with_graph(options.qparam, options.param_format));
+  const QParamFile& qparams = source->qparams;
+  // The parsed JSON is gone, but malloc keeps its pages (160 MB for 100,000 keys): give them back.
+  ::malloc_trim(0);
 
   PlanOptions plan_options;
   plan_options.rounding = options.rounding;
@@ -45,13 +53,15 @@ ImplantResult implant(const ImplantOptions& options) {
   NameMap structure_map;
   if (options.match_structure) {
     structure_map = match_structure_for(*model, qparams, options.structure, plan_options.name_map,
-                                        source.graph ? &*source.graph : nullptr)
+                                        source->graph ? &*source->graph : nullptr)
                         .name_map();
     plan_options.structure_map = &structure_map;
   } else if (!options.structure.empty()) {
     throw Error("--structure '" + options.structure + "' is only read with --match structure");
   }
   EditPlan plan = plan_implant(info, options.input, qparams, plan_options);
+  source.reset();
+  ::malloc_trim(0);
   MixedPrecisionOptions mixed;
   mixed.allow_float = options.allow_float;
   mixed.keep_float = options.keep_float;
@@ -154,7 +164,17 @@ ImplantResult implant(const ImplantOptions& options) {
                 (no_scale ? std::string("no scale to quantize its data with") : problems[0]) +
                 "), not even with --force; nothing was written");
   }
-  for (const auto& [ref, edit] : plan.tensors) {
+  if (!options.dry_run) {
+    WriteOptions write_options;
+    write_options.buffers = options.buffers;
+    write_options.external_threshold = options.external_threshold_for_tests;
+    write_options.threads = options.write_threads;
+    write_options.progress = options.progress;
+    result.output_bytes = write_model(*model, plan, options.output, write_options);
+  }
+  // Recorded after the write, taking the plan's parameters (the plan is not used again), so that
+  // no copy of them is in memory beside the writer's.
+  for (auto& [ref, edit] : plan.tensors) {
     const TensorInfo& t = planned.tensor(ref.subgraph, ref.tensor);
     ChangeRecord c;
     c.tensor = t.name;
@@ -164,20 +184,12 @@ ImplantResult implant(const ImplantOptions& options) {
     const bool added = ref.tensor >= info.subgraphs[ref.subgraph].tensors.size();
     c.from_type = added ? "(new tensor)" : tensor_type_name(info.format, t.type);
     c.to_type = tensor_type_name(info.format, edit.type);
-    c.quant = edit.quant;
+    c.quant = std::move(edit.quant);
     c.data = edit.data;
     c.new_buffer = edit.buffer.has_value();
     c.reexpressed = edit.reexpressed;
     c.relayout = edit.relayout;
     result.changes.push_back(std::move(c));
-  }
-  if (!options.dry_run) {
-    WriteOptions write_options;
-    write_options.buffers = options.buffers;
-    write_options.external_threshold = options.external_threshold_for_tests;
-    write_options.threads = options.write_threads;
-    write_options.progress = options.progress;
-    result.output_bytes = write_model(*model, plan, options.output, write_options);
   }
   return result;
 }

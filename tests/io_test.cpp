@@ -245,7 +245,7 @@ TEST_F(MappedFileTest, PermissionDenied) {
             "model file '" + p + "': cannot open: Permission denied");
 }
 
-TEST_F(MappedFileTest, ReleaseDropsOnlyWholePagesInsideTheRange) {
+TEST_F(MappedFileTest, ReleaseDropsEveryPageTheRangeTouches) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const long page_kb = static_cast<long>(page / 1024);
   std::string contents(16 * page + 100, '\0');
@@ -263,8 +263,13 @@ TEST_F(MappedFileTest, ReleaseDropsOnlyWholePagesInsideTheRange) {
   if (full < 0) GTEST_SKIP() << "/proc/self/smaps does not show the mapping";
   EXPECT_EQ(full, 17 * page_kb);
 
-  // [1, 2 * page + 1) fully covers only page 1.
+  // [1, 2 * page + 1) touches pages 0, 1 and 2.
   file->release(1, 2 * page);
+  EXPECT_EQ(RssKb(file->data()), full - 3 * page_kb);
+
+  // A few bytes inside one page drop that page.
+  touch_all();
+  file->release(5 * page + 10, 20);
   EXPECT_EQ(RssKb(file->data()), full - page_kb);
 
   // Reaching the end of the file, the partial last page goes too.
@@ -281,6 +286,30 @@ TEST_F(MappedFileTest, ReleaseDropsOnlyWholePagesInsideTheRange) {
 
   // Released pages come back from the file unchanged.
   EXPECT_EQ(std::memcmp(file->data(), contents.data(), contents.size()), 0);
+}
+
+// A process may hold only about 65,000 mappings (vm.max_map_count); a qparam.json of 100,000
+// tensors names more `value` files than that. Past a few thousand live mappings small files are
+// read into memory: same bytes, no new mapping.
+TEST_F(MappedFileTest, ManyOpenFilesStopMappingSmallOnes) {
+  const std::string p = Write("small.bin", "abc");
+  const std::string q = Write("other.bin", "hello");
+  auto maps = [] {
+    std::ifstream in("/proc/self/maps");
+    return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
+  };
+  std::vector<std::shared_ptr<const MappedFile>> held;
+  for (int i = 0; i < 16384; ++i) held.push_back(MappedFile::open(p, "npy file"));
+  const auto before = maps();
+  auto file = MappedFile::open(q, "npy file");
+  EXPECT_EQ(maps(), before);
+  ASSERT_EQ(file->size(), 5u);
+  EXPECT_EQ(std::memcmp(file->data(), "hello", 5), 0);
+  EXPECT_EQ(file->path(), q);
+  held.clear();
+  // Below the limit files are mapped again.
+  auto mapped = MappedFile::open(q, "npy file");
+  EXPECT_EQ(std::memcmp(mapped->data(), "hello", 5), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "io/signals.h"
 #include "util/error.h"
@@ -16,6 +18,12 @@ namespace qimplant {
 namespace {
 
 const uint8_t kEmpty[1] = {0};
+
+// Live mappings of this process, and how many it keeps before reading small files instead (well
+// below the kernel's default vm.max_map_count of 65,530, which also counts the heap's areas).
+std::atomic<size_t> live_mappings{0};
+constexpr size_t kMaxMappings = 16384;
+constexpr size_t kReadBelow = size_t{1} << 20;
 
 std::string prefix(const std::string& path, const std::string& what) {
   const std::string suffix = "file";
@@ -71,6 +79,21 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path, cons
   if (size == 0) {
     return std::shared_ptr<const MappedFile>(new MappedFile(path, kEmpty, 0, false, -1));
   }
+  // Every mapping is one kernel memory area, and a process may have about 65,000
+  // (vm.max_map_count); a qparam.json of 100,000 tensors names more `value` files than that.
+  // Past kMaxMappings live mappings, small files are read into memory instead.
+  if (!keep_descriptor && size <= kReadBelow && live_mappings.load() >= kMaxMappings) {
+    std::vector<uint8_t> bytes(size);
+    size_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::pread(fd, bytes.data() + done, size - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error(where + "cannot read: " + std::strerror(errno));
+      if (n == 0) throw Error(where + "the file changed while being read (it became shorter)");
+      done += static_cast<size_t>(n);
+    }
+    return from_bytes(path, std::move(bytes));
+  }
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) {
     throw Error(where + "cannot map " + std::to_string(size) +
@@ -88,7 +111,9 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path, cons
 }
 
 MappedFile::MappedFile(std::string path, const uint8_t* data, size_t size, bool mapped, int fd)
-    : path_(std::move(path)), data_(data), size_(size), mapped_(mapped), fd_(fd) {}
+    : path_(std::move(path)), data_(data), size_(size), mapped_(mapped), fd_(fd) {
+  if (mapped_) ++live_mappings;
+}
 
 std::shared_ptr<const MappedFile> MappedFile::from_bytes(const std::string& path,
                                                          std::vector<uint8_t> bytes) {
@@ -104,7 +129,10 @@ std::shared_ptr<const MappedFile> MappedFile::from_bytes(const std::string& path
 
 MappedFile::~MappedFile() {
   signals::unregister_mapping(token_);
-  if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (mapped_) {
+    ::munmap(const_cast<uint8_t*>(data_), size_);
+    --live_mappings;
+  }
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -112,10 +140,10 @@ void MappedFile::release(size_t offset, size_t length) const {
   if (!mapped_ || offset >= size_) return;
   const size_t end = length > size_ - offset ? size_ : offset + length;
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  // A page partly outside the range may hold bytes the caller still needs, so only whole pages are
-  // dropped, except that the tail of the last page lies beyond the end of the file and holds none.
-  const size_t first = (offset + page - 1) / page * page;
-  const size_t last = end == size_ ? (end + page - 1) / page * page : end / page * page;
+  // Rounded outwards: dropping a page whose other bytes are still needed costs one refault from
+  // the page cache, never the bytes themselves (read-only, private, file-backed).
+  const size_t first = offset / page * page;
+  const size_t last = (end + page - 1) / page * page;
   if (first >= last) return;
   ::madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
 }

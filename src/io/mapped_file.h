@@ -46,11 +46,11 @@ class MappedFile {
   int fd() const { return fd_; }
 
   // Tells the kernel that [offset, offset + length) will not be read again soon, so that a large
-  // input read once does not keep its pages in our RSS. Only whole pages inside the range are
-  // dropped (plus the partial last page when the range reaches the end of the file), so bytes
-  // outside it are never affected. The contents stay readable: the mapping is private, read-only
-  // and file-backed, so a later access simply faults the page back in from the file. Purely
-  // advisory: out-of-range parts are ignored, and so are madvise failures.
+  // input read once does not keep its pages in our RSS. Every page the range touches is dropped,
+  // also one it shares with bytes outside it (thousands of small tensors each sharing pages with
+  // their neighbours would otherwise all stay resident). The contents stay readable: the mapping
+  // is private, read-only and file-backed, so a later access simply faults the page back in from
+  // the page cache. Purely advisory: out-of-range parts are ignored, and so are madvise failures.
   void release(size_t offset, size_t length) const;
 
   // Tells the kernel that [offset, offset + length) is about to be read: the pages are mapped in

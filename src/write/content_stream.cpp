@@ -1,6 +1,9 @@
 #include "write/content_stream.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <future>
 #include <system_error>
@@ -26,6 +29,21 @@ bool offset_in(const MappedFile& file, const uint8_t* p, size_t* offset) {
   return true;
 }
 
+// Reads `size` bytes at `offset` of `fd` into `out`; false (and the caller uses the mapping) on
+// any failure or short read, so an odd file never changes the bytes, only the way they are read.
+bool read_exactly(int fd, size_t offset, size_t size, std::vector<uint8_t>& out) {
+  out.resize(size);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n =
+        ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 }  // namespace
 
 ContentStreamer::ContentStreamer(unsigned threads, size_t slice_elements)
@@ -33,16 +51,16 @@ ContentStreamer::ContentStreamer(unsigned threads, size_t slice_elements)
   if (threads_ == 0) threads_ = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
 }
 
-int64_t ContentStreamer::quantize_slice(const QuantizeRecipe& r, const RowLayout& layout,
-                                        const MappedFile& model, size_t begin, size_t end,
-                                        std::vector<uint8_t>& scratch) {
+int64_t ContentStreamer::quantize_slice(const QuantizeRecipe& r, const uint8_t* source,
+                                        const RowLayout& layout, const MappedFile& model,
+                                        size_t begin, size_t end, std::vector<uint8_t>& scratch) {
   const bool packed = is_4bit(r.qtype);
   const size_t unit = static_cast<size_t>(qtype_info(r.qtype).unpacked_size);
   const size_t n = end - begin;
   scratch.resize(packed ? (n + 1) / 2 : n * unit);
   if (packed) unpacked_.resize(n);
   size_t source_offset = 0;
-  const bool in_model = offset_in(model, r.source, &source_offset);
+  const bool in_model = offset_in(model, source, &source_offset);
 
   // One part per thread; every boundary is even, so each part of a 4-bit slice packs whole bytes.
   const size_t parts = std::max<size_t>(1, std::min<size_t>(threads_, n / kMinElementsPerThread));
@@ -52,7 +70,7 @@ int64_t ContentStreamer::quantize_slice(const QuantizeRecipe& r, const RowLayout
     const size_t e = part + 1 == parts ? end : begin + ((n * (part + 1) / parts) & ~size_t{1});
     if (in_model) model.prefetch(source_offset + b * 4, (e - b) * 4);
     uint8_t* out = packed ? unpacked_.data() + (b - begin) : scratch.data() + (b - begin) * unit;
-    nan_at[part] = quantize_elements(r.source, layout, b, e, r.quant, r.qtype, r.rounding, out);
+    nan_at[part] = quantize_elements(source, layout, b, e, r.quant, r.qtype, r.rounding, out);
     if (packed && nan_at[part] < 0) pack_4bit(out, e - b, scratch.data() + (b - begin) / 2);
   };
   std::vector<std::thread> workers;
@@ -97,7 +115,16 @@ void ContentStreamer::stream(const BufferContent& content, const MappedFile& mod
     const RowLayout layout = row_layout(r.shape, r.quant);
     const size_t count = layout.rows * layout.inner;
     size_t source_offset = 0;
-    const bool in_model = offset_in(model, r.source, &source_offset);
+    bool in_model = offset_in(model, r.source, &source_offset);
+    const uint8_t* source = r.source;
+    // A small tensor's floats are read with pread into a reused buffer rather than through the
+    // mapping: its pages share large page-cache folios with its neighbours, and mapping them
+    // (fault-around, whole folios) for a few KiB would map most of a many-tensor model.
+    if (in_model && model.fd() >= 0 && count * 4 <= kSmallBytes &&
+        read_exactly(model.fd(), source_offset, count * 4, small_)) {
+      source = small_.data();
+      in_model = false;
+    }
     // While slice k is handed to the sink on a helper thread, slice k + 1 is quantized here. The
     // future's destructor waits for the helper, so it never outlives the scratch or the sink,
     // also when a NaN error unwinds.
@@ -108,7 +135,7 @@ void ContentStreamer::stream(const BufferContent& content, const MappedFile& mod
       // The next slice is read from disk while this one is converted (a no-op when cached).
       if (in_model && end < count)
         model.read_ahead(source_offset + end * 4, std::min(slice_, count - end) * 4);
-      const int64_t nan_at = quantize_slice(r, layout, model, begin, end, scratch_[cur]);
+      const int64_t nan_at = quantize_slice(r, source, layout, model, begin, end, scratch_[cur]);
       if (nan_at >= 0) {
         throw Error(r.context + ": the tensor's float data has NaN at element " +
                     std::to_string(nan_at) +

@@ -36,18 +36,22 @@ class ContentStreamer {
   unsigned threads() const { return threads_; }
 
   static constexpr size_t kSliceElements = size_t{2} << 20;  // 8 MiB of float32 per slice
+  // Float data up to this size is read with pread, not through the mapping.
+  static constexpr size_t kSmallBytes = size_t{256} << 10;
 
  private:
   // Quantizes elements [begin, end) of the recipe into `out` (packed for 4-bit types),
   // splitting the range between the threads; returns the first NaN's index or -1.
-  int64_t quantize_slice(const QuantizeRecipe& r, const RowLayout& layout, const MappedFile& model,
-                         size_t begin, size_t end, std::vector<uint8_t>& out);
+  int64_t quantize_slice(const QuantizeRecipe& r, const uint8_t* source, const RowLayout& layout,
+                         const MappedFile& model, size_t begin, size_t end,
+                         std::vector<uint8_t>& out);
 
   unsigned threads_;
   size_t slice_;
   // Output bytes of a slice: two, so that one slice is written while the next is quantized.
   std::vector<uint8_t> scratch_[2];
   std::vector<uint8_t> unpacked_;  // 4-bit values one per byte, before packing
+  std::vector<uint8_t> small_;     // a small tensor's float data, read with pread
 };
 
 }  // namespace qimplant

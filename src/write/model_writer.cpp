@@ -208,11 +208,9 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
   // Buffers first: the builder fills back to front, so the bulk data lands at the end of the
   // file, after all the metadata, as converters lay it out.
   std::vector<flatbuffers::Offset<typename S::Buffer>> buffers;
-  const auto* in_buffers = model->buffers();
   const size_t total = info.buffers.size() + plan.appended_buffers;
   buffers.reserve(total);
   for (size_t i = 0; i < total; ++i) {
-    const typename S::Buffer* old = i < info.buffers.size() ? in_buffers->Get(i) : nullptr;
     auto edited = plan.buffers.find(static_cast<uint32_t>(i));
     const BufferContent* content = edited != plan.buffers.end() ? &edited->second : nullptr;
     const uint8_t* data = nullptr;
@@ -221,8 +219,10 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
     if (content) {
       size = content->size();
       has_data = true;
-    } else if (old && (info.buffers[i].external || old->data())) {
+    } else if (i < info.buffers.size() && info.buffers[i].data) {
       // Inline or after the FlatBuffer in the input: the reader located (and bounds-checked) it.
+      // (Read from the info, not the input's Buffer table: those tables lie between the data
+      // and reading them would map the input back in.)
       data = info.buffers[i].data;
       size = info.buffers[i].size;
       has_data = true;
