@@ -7,6 +7,7 @@
 // not read from the library's operator table.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -15,7 +16,11 @@
 #include "exec/interpreter.h"
 #include "implant.h"
 #include "model/model_file.h"
+#include "model/shape.h"
+#include "model/tensor_type.h"
+#include "quant/qtype.h"
 #include "schema/circle_generated.h"
+#include "schema/tflite_generated.h"
 #include "support/model_builder.h"
 #include "support/test_util.h"
 #include "util/error.h"
@@ -383,6 +388,47 @@ TEST_P(TypeTableTest, SameScaleOperatorOutputIsRequantizedAfterIt) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, TypeTableTest, ::testing::Values(Format::Circle, Format::TFLite),
                          [](const auto& info) { return format_name(info.param); });
+
+// The tensor-type table spells each type as the generated schemas do, and only for the schemas
+// that define it; the qparam.json types read their sizes and ranges from it.
+TEST(TensorTypeTable, MatchesBothSchemas) {
+  for (const TensorTypeRow& r : kTensorTypes) {
+    const int8_t raw = type_code(r.type);
+    const bool circle_has = raw >= circle::TensorType_MIN && raw <= circle::TensorType_MAX;
+    const bool tflite_has = raw >= tflite::TensorType_MIN && raw <= tflite::TensorType_MAX;
+    EXPECT_EQ(r.in_circle, circle_has) << r.name;
+    EXPECT_EQ(r.in_tflite, tflite_has) << r.name;
+    if (circle_has) {
+      EXPECT_STREQ(r.name, circle::EnumNameTensorType(static_cast<circle::TensorType>(raw)));
+    }
+    if (tflite_has) {
+      EXPECT_STREQ(r.name, tflite::EnumNameTensorType(static_cast<tflite::TensorType>(raw)));
+    }
+  }
+  EXPECT_EQ(tensor_type_name(Format::TFLite, type_code(TensorType::UInt4)), "TensorType(-1)");
+  EXPECT_EQ(tensor_type_name(Format::Circle, type_code(TensorType::UInt4)), "UINT4");
+  EXPECT_EQ(tensor_type_size(type_code(TensorType::Int4)), 0u);
+  EXPECT_EQ(element_size(type_code(TensorType::Int4)), 1u);
+  EXPECT_EQ(tensor_type_size(type_code(TensorType::Complex128)), 16u);
+  EXPECT_EQ(qtype_of(type_code(TensorType::UInt4)), QType::UInt4);
+  EXPECT_EQ(qtype_of(type_code(TensorType::Float32)), std::nullopt);
+  EXPECT_EQ(qtype_info(QType::Int16).min, -32768);
+  EXPECT_EQ(qtype_info(QType::Int4).bits, 4);
+  EXPECT_EQ(half_to_float(0x3c00), 1.0f);
+  EXPECT_EQ(half_to_float(0x0001), 0x1p-24f);
+  EXPECT_EQ(half_to_float(0xfc00), -HUGE_VALF);
+}
+
+TEST(ShapeText, BothSpellingsAndChannelIndex) {
+  EXPECT_EQ(shape_text(std::vector<int32_t>{1, 2, 3}), "[1, 2, 3]");
+  EXPECT_EQ(shape_text_compact(std::vector<int64_t>{1, 2}), "[1,2]");
+  const ChannelIndex c = channel_index(std::vector<int32_t>{2, 3, 4}, 1);
+  EXPECT_EQ(c.inner, 4u);
+  EXPECT_EQ(c.channels, 3u);
+  EXPECT_EQ(c(5), 1u);
+  EXPECT_EQ(c(12), 0u);
+  EXPECT_EQ(channel_index(std::vector<int32_t>{2}, 3)(1), 0u);
+}
 
 }  // namespace
 }  // namespace qimplant::test

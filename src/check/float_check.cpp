@@ -8,7 +8,7 @@ namespace qimplant {
 
 std::vector<FloatFinding> find_float_tensors(const ModelInfo& model, const EditPlan& plan,
                                              bool float_operators_ok) {
-  const int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
+  const int8_t kFloat32 = type_code(TensorType::Float32);
   std::vector<FloatFinding> findings;
   for (uint32_t s = 0; s < model.subgraphs.size(); ++s) {
     const SubgraphInfo& sg = model.subgraphs[s];

@@ -13,7 +13,7 @@ namespace qimplant {
 
 namespace {
 
-constexpr int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
+constexpr int8_t kFloat32 = type_code(TensorType::Float32);
 
 std::string params_text(const QuantParams& q) {
   std::ostringstream os;

@@ -7,32 +7,21 @@
 #include <sstream>
 
 #include "model/op_properties.h"
+#include "model/shape.h"
 #include "util/error.h"
 
 namespace qimplant {
 
 namespace {
 
-constexpr int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
+constexpr int8_t kFloat32 = type_code(TensorType::Float32);
 
 // 4-bit tensors (INT4, UINT4) give nullopt: they are constant weights only, so no rule derives
 // parameters from them or gives their type to another tensor (a bias next to a 4-bit weight is
 // still derived: it needs only the weight's scales).
-std::optional<QType> qtype_of(int8_t tensor_type) {
-  switch (static_cast<TensorType>(tensor_type)) {
-    case TensorType::UInt8:
-      return QType::UInt8;
-    case TensorType::Int8:
-      return QType::Int8;
-    case TensorType::Int16:
-      return QType::Int16;
-    case TensorType::Int32:
-      return QType::Int32;
-    case TensorType::Int64:
-      return QType::Int64;
-    default:
-      return std::nullopt;
-  }
+std::optional<QType> derivable_qtype(int8_t tensor_type) {
+  const std::optional<QType> q = qtype_of(tensor_type);
+  return q && !is_4bit(*q) ? q : std::nullopt;
 }
 
 bool is_activation_qtype(QType q) {
@@ -67,7 +56,7 @@ struct Deriver {
     auto check = [&](int32_t t) -> std::optional<QType> {
       if (t < 0) return std::nullopt;
       const TensorState st = planned_state(model, plan, {s, uint32_t(t)});
-      auto q = qtype_of(st.type);
+      auto q = derivable_qtype(st.type);
       if (q && is_activation_qtype(*q) && !st.quant->empty()) return q;
       return std::nullopt;
     };
@@ -88,7 +77,7 @@ struct Deriver {
            bool with_data) {
     const TensorInfo& info = model.tensor(s, t);
     TensorEdit e;
-    e.type = static_cast<int8_t>(qtype_info(qtype).tensor_type);
+    e.type = type_code(qtype_info(qtype).tensor_type);
     e.quant = std::move(quant);
     e.origin = EditOrigin::Derived;
     e.source = why;
@@ -121,7 +110,7 @@ struct Deriver {
     if (in < 0 || w < 0) return;
     const TensorState is = planned_state(model, plan, {s, uint32_t(in)});
     const TensorState ws = planned_state(model, plan, {s, uint32_t(w)});
-    const auto iq = qtype_of(is.type);
+    const auto iq = derivable_qtype(is.type);
     if (!iq || !is_activation_qtype(*iq) || is.quant->scale.size() != 1) return;
     if (ws.type == kFloat32 || ws.quant->scale.empty()) return;
     const size_t channels = static_cast<size_t>(model.tensor(s, b).element_count());
@@ -139,7 +128,7 @@ struct Deriver {
     if (op.outputs.empty() || !open(s, op.outputs[0]) || op.inputs.empty() || op.inputs[0] < 0)
       return;
     const TensorState is = planned_state(model, plan, {s, uint32_t(op.inputs[0])});
-    const auto iq = qtype_of(is.type);
+    const auto iq = derivable_qtype(is.type);
     if (!iq || !is_activation_qtype(*iq)) return;
     auto fixed = fixed_output_params(options.target, op.builtin_code, *iq);
     if (!fixed) return;
@@ -169,14 +158,14 @@ struct Deriver {
         }
       }
       if (!common) return;
-      auto q = qtype_of(common->first);
+      auto q = derivable_qtype(common->first);
       if (!q) return;
       add(s, out, *q, common->second,
           operator_name(model, op) + ": output shares its inputs' parameters", false);
       return;
     }
     const TensorState os = planned_state(model, plan, {s, uint32_t(out)});
-    const auto oq = qtype_of(os.type);
+    const auto oq = derivable_qtype(os.type);
     if (!oq || os.quant->empty()) return;
     for (int32_t t : op.inputs) {
       if (!open(s, t)) continue;
@@ -221,7 +210,7 @@ struct Deriver {
     if (prop.only_spatial_keep_dims && !spatial_keep_dims(s, op)) return;
     const int32_t in = op.inputs[prop.data_input];
     const TensorState st = planned_state(model, plan, {s, uint32_t(in)});
-    const auto q = qtype_of(st.type);
+    const auto q = derivable_qtype(st.type);
     if (!q || !is_activation_qtype(*q) || st.quant->scale.size() != 1) return;
     QuantParams quant = *st.quant;
     quant.quantized_dimension = 0;
@@ -244,7 +233,7 @@ struct Deriver {
         const int32_t d = op.inputs[prop->data_input];
         if (d < 0) continue;
         const TensorState ds = planned_state(model, plan, {s, uint32_t(d)});
-        const auto dq = qtype_of(ds.type);
+        const auto dq = derivable_qtype(ds.type);
         if (!dq || ds.quant->empty()) continue;
         add(s, t, *dq, *ds.quant,
             operator_name(model, op) + ": operand shares the data input's parameters", true);
@@ -276,11 +265,10 @@ struct Deriver {
       if (weight && *act != QType::UInt8 && dim >= 0 && dim < int(info.shape.size()) &&
           info.shape[dim] > 1) {
         const size_t channels = size_t(info.shape[dim]);
-        size_t inner = 1;
-        for (size_t d = size_t(dim) + 1; d < info.shape.size(); ++d) inner *= size_t(info.shape[d]);
+        const ChannelIndex channel_of = channel_index(info.shape, dim);
         std::vector<float> lo(channels, 0.0f), hi(channels, 0.0f);
         for (size_t k = 0; k < values.size(); ++k) {
-          const size_t c = (k / inner) % channels;
+          const size_t c = channel_of(k);
           lo[c] = std::min(lo[c], values[k]);
           hi[c] = std::max(hi[c], values[k]);
         }

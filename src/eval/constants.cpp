@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "model/shape.h"
 #include "quant/pack4.h"
 #include "util/error.h"
 
@@ -72,7 +73,7 @@ std::vector<int64_t> integer_data(const ModelFile& file, const TensorInfo& tenso
 }
 
 std::vector<double> float_data(const ModelFile& file, const TensorInfo& tensor) {
-  if (tensor.type != static_cast<int8_t>(TensorType::Float32)) {
+  if (tensor.type != TensorType::Float32) {
     throw Error("model '" + file.path() + "': constant '" + tensor.name + "' is " +
                 tensor_type_name(file.format(), tensor.type) + ", not FLOAT32");
   }
@@ -89,10 +90,7 @@ std::vector<double> float_data(const ModelFile& file, const TensorInfo& tensor) 
 }
 
 int64_t channel_of(const std::vector<int32_t>& shape, int32_t dim, int64_t i) {
-  if (dim < 0 || static_cast<size_t>(dim) >= shape.size()) return 0;
-  int64_t inner = 1;
-  for (size_t d = static_cast<size_t>(dim) + 1; d < shape.size(); ++d) inner *= shape[d];
-  return (i / inner) % shape[static_cast<size_t>(dim)];
+  return static_cast<int64_t>(channel_index(shape, dim)(static_cast<size_t>(i)));
 }
 
 std::vector<double> dequantize(const std::vector<int64_t>& q, const std::vector<int32_t>& shape,

@@ -127,7 +127,7 @@ ConstantDiagnosis diagnose_constants(const ModelFile& float_model, const ModelFi
   const SubgraphInfo& qg = quantized.info().subgraphs[0];
   std::map<std::string, const TensorInfo*> float_constants;
   for (const auto& t : fg.tensors) {
-    if (t.type == static_cast<int8_t>(TensorType::Float32) && float_model.info().is_constant(t))
+    if (t.type == TensorType::Float32 && float_model.info().is_constant(t))
       float_constants.emplace(t.name, &t);
   }
   const auto readers = weight_readers(qg);

@@ -215,7 +215,7 @@ InputSet random_inputs(const ModelFile& float_model, const ModelFile& quantized,
   std::vector<std::pair<double, double>> ranges;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const TensorInfo& t = g.tensors[g.inputs[i]];
-    if (t.type != static_cast<int8_t>(TensorType::Float32)) {
+    if (t.type != TensorType::Float32) {
       throw Error("input '" + t.name + "' of float model '" + float_model.path() + "' is " +
                   tensor_type_name(float_model.format(), t.type) +
                   ", not FLOAT32: random samples are only drawn for float inputs; give it with "
@@ -256,7 +256,7 @@ exec::Value feed(const std::vector<float>& data, const TensorInfo& tensor, const
   v.type = tensor.type;
   v.shape = tensor.shape;
   v.quant = tensor.quant;
-  if (tensor.type == static_cast<int8_t>(TensorType::Float32)) {
+  if (tensor.type == TensorType::Float32) {
     v.data.resize(data.size() * sizeof(float));
     if (!v.data.empty()) std::memcpy(v.data.data(), data.data(), v.data.size());
     return v;

@@ -6,27 +6,13 @@
 #include "check/quant_params.h"
 #include "exec/fixed_point.h"
 #include "model/op_properties.h"
+#include "model/shape.h"
 #include "quant/pack4.h"
 #include "util/error.h"
 
 namespace qimplant::exec {
 
 namespace {
-
-std::string shape_text(const std::vector<int32_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-bool is_4bit(int8_t type) {
-  return type == static_cast<int8_t>(TensorType::Int4) ||
-         type == static_cast<int8_t>(TensorType::UInt4);
-}
-
-bool is_float32(int8_t type) {
-  return type == static_cast<int8_t>(TensorType::Float32);
-}
 
 // The float table applies when every operand that carries values (not shapes, axes or
 // indices) and every output is float32.
@@ -38,10 +24,10 @@ bool all_float(const Node& node, const std::vector<const Value*>& inputs,
     const bool index =
         property && std::find(property->index_inputs.begin(), property->index_inputs.end(),
                               static_cast<int>(i)) != property->index_inputs.end();
-    if (!index && !is_float32(inputs[i]->type)) return false;
+    if (!index && !(inputs[i]->type == TensorType::Float32)) return false;
   }
   for (const Value* v : outputs)
-    if (!v || !is_float32(v->type)) return false;
+    if (!v || !(v->type == TensorType::Float32)) return false;
   return true;
 }
 
@@ -92,7 +78,7 @@ void check_sizes(const ModelFile& file, const SubgraphInfo& sg, const Graph& gra
         throw Error(where + ": buffer " + std::to_string(t.buffer) + " holds " +
                     std::to_string(b.size) + " bytes; expected " +
                     (overflow ? std::string("more than 2^64") : std::to_string(need)) +
-                    " for shape " + shape_text(t.shape) + " of " +
+                    " for shape " + shape_text_compact(t.shape) + " of " +
                     tensor_type_name(file.format(), t.type));
       }
     }
@@ -101,7 +87,7 @@ void check_sizes(const ModelFile& file, const SubgraphInfo& sg, const Graph& gra
       throw Error(where + ": " + tensor_type_name(file.format(), t.type) + " tensor " +
                   problems[0]);
     if (n > lim.max_tensor_elements) {
-      throw Error(where + " has shape " + shape_text(t.shape) + " (" +
+      throw Error(where + " has shape " + shape_text_compact(t.shape) + " (" +
                   (n == INT64_MAX ? std::string("more than 2^63") : std::to_string(n)) +
                   " elements); eval's reference interpreter holds at most " +
                   std::to_string(lim.max_tensor_elements) + " elements per tensor");
@@ -203,7 +189,7 @@ Value Interpreter::tensor_value(int32_t index) const {
       "model file '" + file.path() + "': tensor " + std::to_string(index) + " '" + t.name + "'";
   for (int32_t d : t.shape) {
     if (d < 0) {
-      throw Error(where + " has shape " + shape_text(t.shape) +
+      throw Error(where + " has shape " + shape_text_compact(t.shape) +
                   "; the reference interpreter needs static shapes (no dimension < 0)");
     }
   }
@@ -219,12 +205,12 @@ Value Interpreter::tensor_value(int32_t index) const {
   if (b.size != expected) {
     throw Error(where + ": buffer " + std::to_string(t.buffer) + " holds " +
                 std::to_string(b.size) + " bytes; expected " + std::to_string(expected) +
-                " for shape " + shape_text(t.shape) + " of " +
+                " for shape " + shape_text_compact(t.shape) + " of " +
                 tensor_type_name(file.format(), t.type));
   }
-  if (t.type == static_cast<int8_t>(TensorType::Int4))
+  if (t.type == TensorType::Int4)
     unpack_int4(b.data, n, v.as<int8_t>());
-  else if (t.type == static_cast<int8_t>(TensorType::UInt4))
+  else if (t.type == TensorType::UInt4)
     unpack_uint4(b.data, n, v.as<uint8_t>());
   else if (n > 0)
     std::memcpy(v.data.data(), b.data, expected);
@@ -264,13 +250,13 @@ std::vector<Value> Interpreter::run(const std::vector<Value>& inputs) const {
                   tensor_type_name(format, info.type));
     }
     if (in.shape != info.shape) {
-      throw Error(name + " is given with shape " + shape_text(in.shape) + "; expected " +
-                  shape_text(info.shape));
+      throw Error(name + " is given with shape " + shape_text_compact(in.shape) + "; expected " +
+                  shape_text_compact(info.shape));
     }
     const size_t bytes = static_cast<size_t>(in.element_count()) * element_size(in.type);
     if (in.data.size() != bytes) {
       throw Error(name + " holds " + std::to_string(in.data.size()) + " bytes; expected " +
-                  std::to_string(bytes) + " for shape " + shape_text(in.shape) + " of " +
+                  std::to_string(bytes) + " for shape " + shape_text_compact(in.shape) + " of " +
                   tensor_type_name(format, in.type));
     }
     values[t] = in;
@@ -319,10 +305,10 @@ std::vector<Value> Interpreter::run(const std::vector<Value>& inputs) const {
           v.data.size() != bytes) {
         throw Error(prefix + describe(node) + ": output " + std::to_string(o) + " (tensor " +
                     std::to_string(t) + " '" + sg.tensors[t].name + "') came out as " +
-                    tensor_type_name(format, v.type) + " " + shape_text(v.shape) + " with " +
-                    std::to_string(v.data.size()) + " bytes; expected " +
+                    tensor_type_name(format, v.type) + " " + shape_text_compact(v.shape) +
+                    " with " + std::to_string(v.data.size()) + " bytes; expected " +
                     tensor_type_name(format, sg.tensors[t].type) + " " +
-                    shape_text(sg.tensors[t].shape) + " (an internal error of the kernel)");
+                    shape_text_compact(sg.tensors[t].shape) + " (an internal error of the kernel)");
       }
       have[t] = true;
     }

@@ -13,12 +13,6 @@ void fail(const Node& node, const std::string& message) {
   throw Error(describe(node) + ": " + message);
 }
 
-std::string shape_str(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 std::string type_str(int8_t type) {
   return tensor_type_name(Format::Circle, type);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "exec/kernels.h"
+#include "model/shape.h"
 #include "schema/circle_generated.h"
 
 namespace qimplant::exec {
@@ -67,8 +68,7 @@ using Shape = std::vector<int32_t>;
 
 // Throws Error "operator i (TYPE): message".
 [[noreturn]] void fail(const Node& node, const std::string& message);
-std::string shape_str(const Shape& shape);  // "[1,2,3]"
-std::string type_str(int8_t type);          // "INT8"
+std::string type_str(int8_t type);  // "INT8"
 
 struct KernelEntry {
   int32_t code;

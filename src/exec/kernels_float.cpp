@@ -19,13 +19,13 @@ namespace {
 using namespace ops;
 
 void expect_float(const Node& node, const std::string& label, const Value& v) {
-  if (v.type != static_cast<int8_t>(TensorType::Float32)) {
+  if (v.type != TensorType::Float32) {
     fail(node, label + " has type " + type_str(v.type) + "; expected FLOAT32");
   }
   const size_t need = static_cast<size_t>(v.element_count()) * 4;
   if (v.data.size() != need) {
     fail(node, label + " holds " + std::to_string(v.data.size()) + " bytes; expected " +
-                   std::to_string(need) + " for shape " + shape_str(v.shape));
+                   std::to_string(need) + " for shape " + shape_text_compact(v.shape));
   }
 }
 
@@ -47,7 +47,7 @@ const Value* optional_input(const Node& node, const Inputs& inputs, size_t i, co
 Value& output(const Node& node, Outputs& outputs) {
   if (outputs.empty() || !outputs[0]) fail(node, "output 0 is missing");
   Value& out = *outputs[0];
-  if (out.type != static_cast<int8_t>(TensorType::Float32)) {
+  if (out.type != TensorType::Float32) {
     fail(node, "output 0 has type " + type_str(out.type) + "; expected FLOAT32");
   }
   out.data.assign(static_cast<size_t>(out.element_count()) * 4, 0);
@@ -56,14 +56,15 @@ Value& output(const Node& node, Outputs& outputs) {
 
 void expect_rank(const Node& node, const std::string& label, const Value& v, size_t rank) {
   if (v.shape.size() != rank) {
-    fail(node,
-         label + " has shape " + shape_str(v.shape) + "; expected rank " + std::to_string(rank));
+    fail(node, label + " has shape " + shape_text_compact(v.shape) + "; expected rank " +
+                   std::to_string(rank));
   }
 }
 
 void expect_shape(const Node& node, const Value& out, const Shape& expected) {
   if (out.shape != expected) {
-    fail(node, "output 0 has shape " + shape_str(out.shape) + "; expected " + shape_str(expected));
+    fail(node, "output 0 has shape " + shape_text_compact(out.shape) + "; expected " +
+                   shape_text_compact(expected));
   }
 }
 
@@ -134,12 +135,12 @@ void conv_2d(const Node& node, const Inputs& inputs, Outputs& outputs) {
   const int32_t n = in.shape[0], ih = in.shape[1], iw = in.shape[2], ic = in.shape[3];
   const int32_t oc = w.shape[0], kh = w.shape[1], kw = w.shape[2], wc = w.shape[3];
   if (wc < 1 || ic < 1 || ic % wc != 0 || oc % (ic / wc) != 0) {
-    fail(node, "input 1 (weights) has shape " + shape_str(w.shape) +
+    fail(node, "input 1 (weights) has shape " + shape_text_compact(w.shape) +
                    " (OHWI); its input channels must divide the " + std::to_string(ic) +
                    " channels of input 0, and the groups must divide its output channels");
   }
   if (bias && bias->element_count() != oc) {
-    fail(node, "input 2 (bias) has shape " + shape_str(bias->shape) + "; expected " +
+    fail(node, "input 2 (bias) has shape " + shape_text_compact(bias->shape) + "; expected " +
                    std::to_string(oc) + " elements, one per output channel");
   }
   const OpOptions& o = node.options;
@@ -184,18 +185,18 @@ void depthwise_conv_2d(const Node& node, const Inputs& inputs, Outputs& outputs)
   const int32_t n = in.shape[0], ih = in.shape[1], iw = in.shape[2], ic = in.shape[3];
   const int32_t kh = w.shape[1], kw = w.shape[2], oc = w.shape[3];
   if (w.shape[0] != 1 || ic < 1 || oc % ic != 0) {
-    fail(node, "input 1 (weights) has shape " + shape_str(w.shape) +
+    fail(node, "input 1 (weights) has shape " + shape_text_compact(w.shape) +
                    "; expected [1,H,W,C*M] with C = " + std::to_string(ic) +
                    ", the channels of input 0");
   }
   const int32_t m = oc / ic;
   if (node.options.depth_multiplier != 0 && node.options.depth_multiplier != m) {
     fail(node, "depth_multiplier is " + std::to_string(node.options.depth_multiplier) +
-                   "; the weights " + shape_str(w.shape) + " and input 0 " + shape_str(in.shape) +
-                   " give " + std::to_string(m));
+                   "; the weights " + shape_text_compact(w.shape) + " and input 0 " +
+                   shape_text_compact(in.shape) + " give " + std::to_string(m));
   }
   if (bias && bias->element_count() != oc) {
-    fail(node, "input 2 (bias) has shape " + shape_str(bias->shape) + "; expected " +
+    fail(node, "input 2 (bias) has shape " + shape_text_compact(bias->shape) + "; expected " +
                    std::to_string(oc) + " elements, one per output channel");
   }
   const OpOptions& o = node.options;
@@ -234,20 +235,20 @@ void fully_connected(const Node& node, const Inputs& inputs, Outputs& outputs) {
   expect_rank(node, "input 1 (weights)", w, 2);
   const int32_t units = w.shape[0], depth = w.shape[1];
   if (in.shape.empty() || depth < 1 || in.element_count() % depth != 0) {
-    fail(node, "input 0 has shape " + shape_str(in.shape) + ", which does not split into rows of " +
-                   std::to_string(depth) + " (the input size of weights " + shape_str(w.shape) +
-                   ")");
+    fail(node, "input 0 has shape " + shape_text_compact(in.shape) +
+                   ", which does not split into rows of " + std::to_string(depth) +
+                   " (the input size of weights " + shape_text_compact(w.shape) + ")");
   }
   if (bias && bias->element_count() != units) {
-    fail(node, "input 2 (bias) has shape " + shape_str(bias->shape) + "; expected " +
+    fail(node, "input 2 (bias) has shape " + shape_text_compact(bias->shape) + "; expected " +
                    std::to_string(units) + " elements, one per output unit");
   }
   const int32_t batches = static_cast<int32_t>(in.element_count() / depth);
   Shape expected{batches, units};
   if (node.options.keep_dims) {
     if (in.shape.back() != depth) {
-      fail(node, "keep_num_dims needs the last dimension of input 0 " + shape_str(in.shape) +
-                     " to be " + std::to_string(depth));
+      fail(node, "keep_num_dims needs the last dimension of input 0 " +
+                     shape_text_compact(in.shape) + " to be " + std::to_string(depth));
     }
     expected = in.shape;
     expected.back() = units;
@@ -283,9 +284,10 @@ void binary(const Node& node, const Inputs& inputs, Outputs& outputs, F&& f) {
   for (size_t d = 0; d < rank; ++d) {
     const int32_t x = dim(a, d), y = dim(b, d);
     if (x != y && x != 1 && y != 1) {
-      fail(node, "input 0 " + shape_str(a.shape) + " and input 1 " + shape_str(b.shape) +
-                     " do not broadcast (dimension " + std::to_string(d) + ": " +
-                     std::to_string(x) + " vs " + std::to_string(y) + ")");
+      fail(node, "input 0 " + shape_text_compact(a.shape) + " and input 1 " +
+                     shape_text_compact(b.shape) + " do not broadcast (dimension " +
+                     std::to_string(d) + ": " + std::to_string(x) + " vs " + std::to_string(y) +
+                     ")");
     }
     shape[d] = x == 1 ? y : x;
   }
@@ -379,7 +381,8 @@ void concatenation(const Node& node, const Inputs& inputs, Outputs& outputs) {
   int64_t axis = node.options.axis;
   if (axis < -rank || axis >= rank) {
     fail(node, "axis is " + std::to_string(axis) + "; expected one in [" + std::to_string(-rank) +
-                   ", " + std::to_string(rank - 1) + "] for output 0 " + shape_str(out.shape));
+                   ", " + std::to_string(rank - 1) + "] for output 0 " +
+                   shape_text_compact(out.shape));
   }
   if (axis < 0) axis += rank;
   if (inputs.empty()) fail(node, "has no inputs");
@@ -390,9 +393,9 @@ void concatenation(const Node& node, const Inputs& inputs, Outputs& outputs) {
     bool fits = static_cast<int64_t>(in.shape.size()) == rank;
     for (int64_t d = 0; fits && d < rank; ++d) fits = d == axis || in.shape[d] == out.shape[d];
     if (!fits) {
-      fail(node, "input " + std::to_string(k) + " has shape " + shape_str(in.shape) +
+      fail(node, "input " + std::to_string(k) + " has shape " + shape_text_compact(in.shape) +
                      "; expected the dimensions other than axis " + std::to_string(axis) +
-                     " of output 0 " + shape_str(out.shape));
+                     " of output 0 " + shape_text_compact(out.shape));
     }
     expected[axis] += in.shape[axis];
   }
@@ -420,10 +423,10 @@ void reduce(const Node& node, const Inputs& inputs, Outputs& outputs) {
   if (inputs.size() < 2 || !inputs[1]) fail(node, "input 1 (axes) is missing");
   const Value& axes_v = *inputs[1];
   std::vector<int64_t> axes;
-  if (axes_v.type == static_cast<int8_t>(TensorType::Int32) &&
+  if (axes_v.type == TensorType::Int32 &&
       axes_v.data.size() == static_cast<size_t>(axes_v.element_count()) * 4) {
     for (int64_t i = 0; i < axes_v.element_count(); ++i) axes.push_back(axes_v.as<int32_t>()[i]);
-  } else if (axes_v.type == static_cast<int8_t>(TensorType::Int64) &&
+  } else if (axes_v.type == TensorType::Int64 &&
              axes_v.data.size() == static_cast<size_t>(axes_v.element_count()) * 8) {
     for (int64_t i = 0; i < axes_v.element_count(); ++i) axes.push_back(axes_v.as<int64_t>()[i]);
   } else {
@@ -434,7 +437,8 @@ void reduce(const Node& node, const Inputs& inputs, Outputs& outputs) {
   std::vector<bool> reduced(in.shape.size(), false);
   for (int64_t a : axes) {
     if (a < -rank || a >= rank) {
-      fail(node, "axis " + std::to_string(a) + " is outside input 0 " + shape_str(in.shape));
+      fail(node,
+           "axis " + std::to_string(a) + " is outside input 0 " + shape_text_compact(in.shape));
     }
     reduced[a < 0 ? a + rank : a] = true;
   }

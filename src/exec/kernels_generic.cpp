@@ -34,7 +34,8 @@ Value& output(const Node& node, Outputs& outputs, size_t i = 0) {
 void expect_shape(const Node& node, const std::string& label, const Shape& found,
                   const Shape& expected) {
   if (found != expected) {
-    fail(node, label + " has shape " + shape_str(found) + "; expected " + shape_str(expected));
+    fail(node, label + " has shape " + shape_text_compact(found) + "; expected " +
+                   shape_text_compact(expected));
   }
 }
 
@@ -42,7 +43,7 @@ void check_bytes(const Node& node, const std::string& label, const Value& v) {
   const size_t need = static_cast<size_t>(v.element_count()) * element_size(v.type);
   if (v.data.size() != need) {
     fail(node, label + " holds " + std::to_string(v.data.size()) + " bytes; expected " +
-                   std::to_string(need) + " for shape " + shape_str(v.shape));
+                   std::to_string(need) + " for shape " + shape_text_compact(v.shape));
   }
 }
 
@@ -50,10 +51,10 @@ void check_bytes(const Node& node, const std::string& label, const Value& v) {
 std::vector<int64_t> read_indices(const Node& node, const Value& v, const std::string& label) {
   const size_t n = static_cast<size_t>(v.element_count());
   std::vector<int64_t> r(n);
-  if (v.type == static_cast<int8_t>(TensorType::Int32)) {
+  if (v.type == TensorType::Int32) {
     check_bytes(node, label, v);
     for (size_t i = 0; i < n; ++i) r[i] = v.as<int32_t>()[i];
-  } else if (v.type == static_cast<int8_t>(TensorType::Int64)) {
+  } else if (v.type == TensorType::Int64) {
     check_bytes(node, label, v);
     for (size_t i = 0; i < n; ++i) r[i] = v.as<int64_t>()[i];
   } else {
@@ -122,10 +123,10 @@ void gather_elements(const Node& node, const Value& in, Value& out, Map&& map) {
 void copy_all(const Node& node, const Value& in, Value& out) {
   check_bytes(node, "input 0", in);
   if (in.element_count() != out.element_count()) {
-    fail(node, "output 0 has shape " + shape_str(out.shape) + " (" +
+    fail(node, "output 0 has shape " + shape_text_compact(out.shape) + " (" +
                    std::to_string(out.element_count()) + " elements); expected " +
                    std::to_string(in.element_count()) + " elements, as input 0 " +
-                   shape_str(in.shape));
+                   shape_text_compact(in.shape));
   }
   out.data = in.data;
 }
@@ -174,8 +175,8 @@ void squeeze(const Node& node, const Inputs& inputs, Outputs& outputs) {
       const int32_t d = resolve_axis(node, a, in.shape.size(), "squeeze_dims entry");
       if (in.shape[d] != 1) {
         fail(node, "squeeze_dims names dimension " + std::to_string(d) + " of input 0 " +
-                       shape_str(in.shape) + ", which has size " + std::to_string(in.shape[d]) +
-                       "; expected 1");
+                       shape_text_compact(in.shape) + ", which has size " +
+                       std::to_string(in.shape[d]) + "; expected 1");
       }
       drop[d] = true;
     }
@@ -229,9 +230,9 @@ void join(const Node& node, const Inputs& inputs, Value& out, int32_t axis, bool
   if (inputs.empty()) fail(node, "has no inputs");
   const Value& first = input(node, inputs, 0, "values");
   if (first.shape.size() + (stack ? 1 : 0) != out.shape.size()) {
-    fail(node, "input 0 has shape " + shape_str(first.shape) + "; expected rank " +
+    fail(node, "input 0 has shape " + shape_text_compact(first.shape) + "; expected rank " +
                    std::to_string(out.shape.size() - (stack ? 1 : 0)) + " for output 0 " +
-                   shape_str(out.shape));
+                   shape_text_compact(out.shape));
   }
   Shape expected = first.shape;
   if (stack)
@@ -246,11 +247,11 @@ void join(const Node& node, const Inputs& inputs, Value& out, int32_t axis, bool
     for (size_t d = 0; fits && d < in.shape.size(); ++d)
       fits = (!stack && static_cast<int32_t>(d) == axis) || in.shape[d] == first.shape[d];
     if (!fits) {
-      fail(node, "input " + std::to_string(k) + " has shape " + shape_str(in.shape) +
+      fail(node, "input " + std::to_string(k) + " has shape " + shape_text_compact(in.shape) +
                      "; expected " +
                      (stack ? std::string("the shape")
                             : "the dimensions other than axis " + std::to_string(axis)) +
-                     " of input 0 " + shape_str(first.shape));
+                     " of input 0 " + shape_text_compact(first.shape));
     }
     expected[axis] += stack ? 1 : in.shape[axis];
   }
@@ -327,7 +328,7 @@ void unpack(const Node& node, const Inputs& inputs, Outputs& outputs) {
   if (node.options.num != 0 && node.options.num != in.shape[axis]) {
     fail(node, "num is " + std::to_string(node.options.num) + "; expected " +
                    std::to_string(in.shape[axis]) + ", dimension " + std::to_string(axis) +
-                   " of input 0 " + shape_str(in.shape));
+                   " of input 0 " + shape_text_compact(in.shape));
   }
   cut(node, in, outputs, axis, std::vector<int64_t>(static_cast<size_t>(in.shape[axis]), 1), true);
 }
@@ -339,7 +340,7 @@ void split(const Node& node, const Inputs& inputs, Outputs& outputs) {
   const int32_t axis = resolve_axis(node, a[0], in.shape.size(), "axis");
   const int64_t n = static_cast<int64_t>(outputs.size());
   if (n == 0 || in.shape[axis] % n != 0) {
-    fail(node, "dimension " + std::to_string(axis) + " of input 1 " + shape_str(in.shape) +
+    fail(node, "dimension " + std::to_string(axis) + " of input 1 " + shape_text_compact(in.shape) +
                    " does not split into " + std::to_string(n) + " equal parts");
   }
   cut(node, in, outputs, axis, std::vector<int64_t>(static_cast<size_t>(n), in.shape[axis] / n),
@@ -368,7 +369,8 @@ void split_v(const Node& node, const Inputs& inputs, Outputs& outputs) {
   for (int64_t s : sizes) total += s;
   if (total != in.shape[axis] || (unknown >= 0 && sizes[static_cast<size_t>(unknown)] < 0)) {
     fail(node, "input 1 (size_splits) does not add up to " + std::to_string(in.shape[axis]) +
-                   ", dimension " + std::to_string(axis) + " of input 0 " + shape_str(in.shape));
+                   ", dimension " + std::to_string(axis) + " of input 0 " +
+                   shape_text_compact(in.shape));
   }
   cut(node, in, outputs, axis, sizes, false);
 }
@@ -377,8 +379,9 @@ void split_v(const Node& node, const Inputs& inputs, Outputs& outputs) {
 void strided_copy(const Node& node, const Value& in, Value& out, const std::vector<int64_t>& begin,
                   const std::vector<int64_t>& stride, const Shape& full_shape) {
   if (product(full_shape, 0, full_shape.size()) != out.element_count()) {
-    fail(node, "output 0 has shape " + shape_str(out.shape) + "; expected " +
-                   shape_str(full_shape) + " (or that shape without its shrunk dimensions)");
+    fail(node, "output 0 has shape " + shape_text_compact(out.shape) + "; expected " +
+                   shape_text_compact(full_shape) +
+                   " (or that shape without its shrunk dimensions)");
   }
   Value view = out;
   view.shape = full_shape;
@@ -407,7 +410,7 @@ void slice(const Node& node, const Inputs& inputs, Outputs& outputs) {
     if (begin[d] < 0 || size[d] < 0 || begin[d] + size[d] > in.shape[d]) {
       fail(node, "dimension " + std::to_string(d) + ": begin " + std::to_string(begin[d]) +
                      " and size " + std::to_string(size[d]) + " do not fit input 0 " +
-                     shape_str(in.shape));
+                     shape_text_compact(in.shape));
     }
     shape[d] = static_cast<int32_t>(size[d]);
   }
@@ -458,7 +461,7 @@ void strided_slice(const Node& node, const Inputs& inputs, Outputs& outputs) {
       // One element at begin (the begin mask still applies, as in TFLite); it must exist.
       if (!begin_masked && (b[d] < -dim || b[d] >= dim)) {
         fail(node, "begin " + std::to_string(b[d]) + " of shrunk dimension " + std::to_string(d) +
-                       " is outside input 0 " + shape_str(in.shape));
+                       " is outside input 0 " + shape_text_compact(in.shape));
       }
       if (!begin_masked) start = b[d] < 0 ? b[d] + dim : b[d];
       if (dim == 0) fail(node, "shrunk dimension " + std::to_string(d) + " of input 0 is empty");
@@ -493,7 +496,7 @@ void gather(const Node& node, const Inputs& inputs, Outputs& outputs) {
     if (idx[i] < 0 || idx[i] >= params.shape[axis]) {
       fail(node, "index " + std::to_string(idx[i]) + " (element " + std::to_string(i) +
                      " of input 1) is outside dimension " + std::to_string(axis) + " of input 0 " +
-                     shape_str(params.shape));
+                     shape_text_compact(params.shape));
     }
   }
   Shape expected(params.shape.begin(), params.shape.begin() + axis);
@@ -519,7 +522,7 @@ void gather_nd(const Node& node, const Inputs& inputs, Outputs& outputs) {
   Value& out = output(node, outputs);
   const std::vector<int64_t> idx = read_indices(node, idx_v, "input 1 (indices)");
   if (idx_v.shape.empty() || static_cast<size_t>(idx_v.shape.back()) > params.shape.size()) {
-    fail(node, "input 1 (indices) has shape " + shape_str(idx_v.shape) +
+    fail(node, "input 1 (indices) has shape " + shape_text_compact(idx_v.shape) +
                    "; expected a last dimension of at most " + std::to_string(params.shape.size()) +
                    ", the rank of input 0");
   }
@@ -532,7 +535,7 @@ void gather_nd(const Node& node, const Inputs& inputs, Outputs& outputs) {
     if (idx[i] < 0 || idx[i] >= dim) {
       fail(node, "index " + std::to_string(idx[i]) + " (element " + std::to_string(i) +
                      " of input 1) is outside dimension " + std::to_string(i % k) + " of input 0 " +
-                     shape_str(params.shape));
+                     shape_text_compact(params.shape));
     }
   }
   const size_t lead = idx_v.shape.size() - 1;
@@ -554,8 +557,8 @@ void pad_kind(const Node& node, const Inputs& inputs, Outputs& outputs, bool mir
   const std::vector<int64_t> pads = read_indices(node, p, "input 1 (paddings)");
   const size_t rank = in.shape.size();
   if (pads.size() != rank * 2) {
-    fail(node, "input 1 (paddings) has shape " + shape_str(p.shape) + "; expected [" +
-                   std::to_string(rank) + ",2] for input 0 " + shape_str(in.shape));
+    fail(node, "input 1 (paddings) has shape " + shape_text_compact(p.shape) + "; expected [" +
+                   std::to_string(rank) + ",2] for input 0 " + shape_text_compact(in.shape));
   }
   Shape expected(rank);
   for (size_t d = 0; d < rank; ++d) {
@@ -614,7 +617,7 @@ void mirror_pad(const Node& node, const Inputs& inputs, Outputs& outputs) {
 
 void check_rank4(const Node& node, const Value& in) {
   if (in.shape.size() != 4) {
-    fail(node, "input 0 has shape " + shape_str(in.shape) + "; expected rank 4 (NHWC)");
+    fail(node, "input 0 has shape " + shape_text_compact(in.shape) + "; expected rank 4 (NHWC)");
   }
 }
 
@@ -625,7 +628,7 @@ void depth_to_space(const Node& node, const Inputs& inputs, Outputs& outputs) {
   const int32_t bs = node.options.block_size;
   if (bs < 1 || in.shape[3] % (static_cast<int64_t>(bs) * bs) != 0) {
     fail(node, "block_size " + std::to_string(bs) + " does not divide the depth of input 0 " +
-                   shape_str(in.shape) + " into block_size^2 parts");
+                   shape_text_compact(in.shape) + " into block_size^2 parts");
   }
   const int32_t c_out = static_cast<int32_t>(in.shape[3] / (static_cast<int64_t>(bs) * bs));
   expect_shape(node, "output 0", out.shape,
@@ -643,7 +646,7 @@ void space_to_depth(const Node& node, const Inputs& inputs, Outputs& outputs) {
   const int32_t bs = node.options.block_size;
   if (bs < 1 || in.shape[1] % bs != 0 || in.shape[2] % bs != 0) {
     fail(node, "block_size " + std::to_string(bs) +
-                   " does not divide height and width of input 0 " + shape_str(in.shape));
+                   " does not divide height and width of input 0 " + shape_text_compact(in.shape));
   }
   const int32_t c_in = in.shape[3];
   expect_shape(node, "output 0", out.shape,
@@ -702,7 +705,8 @@ void broadcast_to(const Node& node, const Inputs& inputs, Outputs& outputs) {
   for (size_t d = 0; ok && d < in.shape.size(); ++d)
     ok = in.shape[d] == 1 || in.shape[d] == out.shape[lead + d];
   if (!ok) {
-    fail(node, "input 0 " + shape_str(in.shape) + " does not broadcast to " + shape_str(out.shape));
+    fail(node, "input 0 " + shape_text_compact(in.shape) + " does not broadcast to " +
+                   shape_text_compact(out.shape));
   }
   gather_elements(node, in, out, [&](const std::vector<int32_t>& c, const auto& st) {
     int64_t k = 0;
@@ -789,7 +793,8 @@ void resize_nearest_neighbor(const Node& node, const Inputs& inputs, Outputs& ou
     fail(node, "input 1 (size) must hold two sizes >= 1 (height, width)");
   }
   if (in.shape[1] < 1 || in.shape[2] < 1) {
-    fail(node, "input 0 has shape " + shape_str(in.shape) + "; expected a height and width >= 1");
+    fail(node, "input 0 has shape " + shape_text_compact(in.shape) +
+                   "; expected a height and width >= 1");
   }
   const int32_t oh = static_cast<int32_t>(size[0]), ow = static_cast<int32_t>(size[1]);
   expect_shape(node, "output 0", out.shape, {in.shape[0], oh, ow, in.shape[3]});
@@ -809,7 +814,7 @@ struct Blocks {
 
 Blocks read_blocks(const Node& node, const Inputs& inputs, const Value& in, const char* what) {
   if (in.shape.size() != 3 && in.shape.size() != 4) {
-    fail(node, "input 0 has shape " + shape_str(in.shape) + "; expected rank 3 or 4");
+    fail(node, "input 0 has shape " + shape_text_compact(in.shape) + "; expected rank 3 or 4");
   }
   const size_t spatial = in.shape.size() - 2;
   const std::vector<int64_t> block =
@@ -820,7 +825,7 @@ Blocks read_blocks(const Node& node, const Inputs& inputs, const Value& in, cons
     fail(node, "input 1 (block_shape) and input 2 (" + std::string(what) + ") have " +
                    std::to_string(block.size()) + " and " + std::to_string(pads.size()) +
                    " values; expected " + std::to_string(spatial) + " and " +
-                   std::to_string(2 * spatial) + " for input 0 " + shape_str(in.shape));
+                   std::to_string(2 * spatial) + " for input 0 " + shape_text_compact(in.shape));
   }
   // Bounded so that every shape computed from them fits int64 (a block of 65536 x 65536 would
   // otherwise wrap the batch arithmetic in int32).

@@ -73,18 +73,18 @@ Out output(const Node& node, const Outputs& outputs) {
 }
 
 bool is_type(const Value& v, TensorType t) {
-  return v.type == static_cast<int8_t>(t);
+  return v.type == t;
 }
 
 bool one_of(int8_t type, std::initializer_list<TensorType> types) {
   for (TensorType t : types)
-    if (type == static_cast<int8_t>(t)) return true;
+    if (type == t) return true;
   return false;
 }
 
 std::string type_list(std::initializer_list<TensorType> types) {
   std::string s;
-  for (TensorType t : types) s += (s.empty() ? "" : " or ") + type_str(static_cast<int8_t>(t));
+  for (TensorType t : types) s += (s.empty() ? "" : " or ") + type_str(type_code(t));
   return s;
 }
 
@@ -105,8 +105,8 @@ void expect_same_type(const Node& node, const std::string& label, int8_t type,
 
 void expect_rank(const Node& node, const std::string& label, const Value& v, size_t rank) {
   if (v.shape.size() != rank) {
-    fail(node,
-         label + " has shape " + shape_str(v.shape) + "; expected rank " + std::to_string(rank));
+    fail(node, label + " has shape " + shape_text_compact(v.shape) + "; expected rank " +
+                   std::to_string(rank));
   }
 }
 
@@ -165,26 +165,11 @@ int32_t type_max(int8_t type) {
   }
 }
 
-size_t byte_size(int8_t type) {
-  switch (static_cast<TensorType>(type)) {
-    case TensorType::Int16:
-    case TensorType::Float16:
-      return 2;
-    case TensorType::Int32:
-    case TensorType::Float32:
-      return 4;
-    case TensorType::Int64:
-      return 8;
-    default:
-      return 1;
-  }
-}
-
 void check_data(const Node& node, const std::string& label, const Value& v) {
-  const size_t need = static_cast<size_t>(v.element_count()) * byte_size(v.type);
+  const size_t need = static_cast<size_t>(v.element_count()) * element_size(v.type);
   if (v.data.size() < need) {
     fail(node, label + " holds " + std::to_string(v.data.size()) + " bytes; expected " +
-                   std::to_string(need) + " for shape " + shape_str(v.shape) + " of " +
+                   std::to_string(need) + " for shape " + shape_text_compact(v.shape) + " of " +
                    type_str(v.type));
   }
 }
@@ -226,7 +211,7 @@ std::vector<int32_t> read_int32(const Node& node, const std::string& label, cons
 
 // Stores already clamped values in the output's integer type, sizing its data.
 void write_ints(Value& out, const std::vector<int32_t>& values) {
-  const size_t size = byte_size(out.type);
+  const size_t size = element_size(out.type);
   out.data.assign(values.size() * size, 0);
   for (size_t i = 0; i < values.size(); ++i) {
     switch (size) {
@@ -253,7 +238,7 @@ void write_floats(Value& out, const std::vector<float>& values) {
 
 void expect_count(const Node& node, const Out& out, int64_t count, const std::string& why) {
   if (out.v->element_count() != count) {
-    fail(node, out.label + " has shape " + shape_str(out.v->shape) + " (" +
+    fail(node, out.label + " has shape " + shape_text_compact(out.v->shape) + " (" +
                    std::to_string(out.v->element_count()) + " elements); expected " +
                    std::to_string(count) + " elements " + why);
   }
@@ -261,8 +246,8 @@ void expect_count(const Node& node, const Out& out, int64_t count, const std::st
 
 void expect_shape(const Node& node, const Out& out, const std::vector<int32_t>& shape) {
   if (out.v->shape != shape) {
-    fail(node,
-         out.label + " has shape " + shape_str(out.v->shape) + "; expected " + shape_str(shape));
+    fail(node, out.label + " has shape " + shape_text_compact(out.v->shape) + "; expected " +
+                   shape_text_compact(shape));
   }
 }
 
@@ -406,7 +391,7 @@ std::vector<int64_t> read_bias(const Node& node, const Inputs& inputs, size_t in
                 {TensorType::Int32});
   }
   if (static_cast<size_t>(b->element_count()) != channels) {
-    fail(node, label + " has shape " + shape_str(b->shape) + "; expected " +
+    fail(node, label + " has shape " + shape_text_compact(b->shape) + "; expected " +
                    std::to_string(channels) + " elements, one per output channel");
   }
   return read_ints(node, label, *b);
@@ -487,8 +472,8 @@ void conv_2d(const Node& node, const Inputs& inputs, Outputs& outputs) {
   const int32_t batches = in->shape[0], ih = in->shape[1], iw = in->shape[2], ic = in->shape[3];
   const int32_t oc = w->shape[0], kh = w->shape[1], kw = w->shape[2], wic = w->shape[3];
   if (wic <= 0 || ic % wic != 0 || oc % (ic / wic) != 0) {
-    fail(node, w.label + " has shape " + shape_str(w->shape) + "; expected input channels " +
-                   "dividing the input's " + std::to_string(ic) +
+    fail(node, w.label + " has shape " + shape_text_compact(w->shape) +
+                   "; expected input channels " + "dividing the input's " + std::to_string(ic) +
                    " (OHWI layout) and output channels divisible by the group count");
   }
   const int32_t groups = ic / wic, oc_per_group = oc / groups;
@@ -550,7 +535,7 @@ void depthwise_conv_2d(const Node& node, const Inputs& inputs, Outputs& outputs)
   const int32_t batches = in->shape[0], ih = in->shape[1], iw = in->shape[2], ic = in->shape[3];
   const int32_t kh = w->shape[1], kw = w->shape[2], oc = w->shape[3];
   if (w->shape[0] != 1 || ic <= 0 || oc % ic != 0) {
-    fail(node, w.label + " has shape " + shape_str(w->shape) +
+    fail(node, w.label + " has shape " + shape_text_compact(w->shape) +
                    "; expected [1,H,W,C*M] with C = " + std::to_string(ic) + " input channels");
   }
   const int32_t multiplier = oc / ic;
@@ -614,9 +599,9 @@ void fully_connected(const Node& node, const Inputs& inputs, Outputs& outputs) {
   const int32_t oc = w->shape[0], depth = w->shape[1];
   const int64_t count = in->element_count();
   if (depth <= 0 || count % depth != 0) {
-    fail(node, in.label + " has shape " + shape_str(in->shape) + " (" + std::to_string(count) +
-                   " elements); expected a multiple of " + w.label + "'s input size " +
-                   std::to_string(depth));
+    fail(node, in.label + " has shape " + shape_text_compact(in->shape) + " (" +
+                   std::to_string(count) + " elements); expected a multiple of " + w.label +
+                   "'s input size " + std::to_string(depth));
   }
   const int64_t batches = count / depth;
   expect_count(node, out, batches * oc,
@@ -655,16 +640,16 @@ std::vector<size_t> broadcast_indices(const Node& node, const std::string& label
                                       const std::vector<int32_t>& out_shape) {
   const size_t rank = out_shape.size();
   if (shape.size() > rank) {
-    fail(node, label + " has shape " + shape_str(shape) + "; expected one that broadcasts to " +
-                   shape_str(out_shape));
+    fail(node, label + " has shape " + shape_text_compact(shape) +
+                   "; expected one that broadcasts to " + shape_text_compact(out_shape));
   }
   std::vector<size_t> stride(rank, 0);
   size_t s = 1;
   for (size_t k = 0; k < shape.size(); ++k) {
     const size_t d = shape.size() - 1 - k, od = rank - 1 - k;
     if (shape[d] != out_shape[od] && shape[d] != 1) {
-      fail(node, label + " has shape " + shape_str(shape) + "; expected one that broadcasts to " +
-                     shape_str(out_shape));
+      fail(node, label + " has shape " + shape_text_compact(shape) +
+                     "; expected one that broadcasts to " + shape_text_compact(out_shape));
     }
     stride[od] = shape[d] == 1 ? 0 : s;
     s *= static_cast<size_t>(shape[d]);
@@ -905,8 +890,9 @@ void concatenation(const Node& node, const Inputs& inputs, Outputs& outputs) {
     for (size_t d = 0; fits && d < rank; ++d)
       if (static_cast<int32_t>(d) != axis && in->shape[d] != out.v->shape[d]) fits = false;
     if (!fits) {
-      fail(node, in.label + " has shape " + shape_str(in->shape) + "; expected " +
-                     shape_str(out.v->shape) + " except along axis " + std::to_string(axis));
+      fail(node, in.label + " has shape " + shape_text_compact(in->shape) + "; expected " +
+                     shape_text_compact(out.v->shape) + " except along axis " +
+                     std::to_string(axis));
     }
     axis_total += in->shape[axis];
     const TensorQuant iq = per_tensor(node, in.label, *in);
@@ -975,7 +961,7 @@ Reduction reduction(const Node& node, const Arg& in, const Arg& axes, const Out&
     }
   }
   expect_count(node, out, static_cast<int64_t>(r.outputs),
-               "after reducing " + in.label + " " + shape_str(in->shape));
+               "after reducing " + in.label + " " + shape_text_compact(in->shape));
   if (r.count == 0) fail(node, in.label + " has no elements along the reduced axes");
   r.target.resize(static_cast<size_t>(in->element_count()));
   std::vector<int32_t> pos(rank, 0);
@@ -1098,7 +1084,7 @@ void pad(const Node& node, const Inputs& inputs, Outputs& outputs) {
   expect_type(node, pads.label, pads->type, {TensorType::Int32, TensorType::Int64});
   const size_t rank = in->shape.size();
   if (pads->shape != std::vector<int32_t>{static_cast<int32_t>(rank), 2}) {
-    fail(node, pads.label + " has shape " + shape_str(pads->shape) + "; expected [" +
+    fail(node, pads.label + " has shape " + shape_text_compact(pads->shape) + "; expected [" +
                    std::to_string(rank) + ",2]");
   }
   const std::vector<int64_t> p = read_ints(node, pads.label, *pads);
@@ -1120,7 +1106,8 @@ void pad(const Node& node, const Inputs& inputs, Outputs& outputs) {
     const Arg value{c, operand_label(node.inputs, "input", 2, "constant_values")};
     expect_same_type(node, value.label, c->type, in.label, in->type);
     if (c->element_count() != 1) {
-      fail(node, value.label + " has shape " + shape_str(c->shape) + "; expected one element");
+      fail(node,
+           value.label + " has shape " + shape_text_compact(c->shape) + "; expected one element");
     }
     const TensorQuant cq = per_tensor(node, value.label, *c);
     if (cq.scale != oq.scale || cq.zero_point != oq.zero_point) {
@@ -1417,27 +1404,6 @@ void tanh_kernel(const Node& node, const Inputs& inputs, Outputs& outputs) {
 // ---------------------------------------------------------------------------------------------
 // QUANTIZE, DEQUANTIZE and the quantized RELUs.
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
-  const int exponent = (h >> 10) & 0x1F;
-  const uint32_t mantissa = h & 0x3FF;
-  float magnitude;
-  if (exponent == 0) {
-    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-  } else if (exponent == 31) {
-    magnitude =
-        mantissa ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
-  } else {
-    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
-  }
-  uint32_t bits;
-  std::memcpy(&bits, &magnitude, 4);
-  bits |= sign;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 // Channel of each element of `v` along its quantized dimension (0 for per-tensor values).
 std::vector<size_t> channel_of(const Node& node, const std::string& label, const Value& v) {
   const size_t n = static_cast<size_t>(v.element_count());
@@ -1448,13 +1414,11 @@ std::vector<size_t> channel_of(const Node& node, const std::string& label, const
   if (dim < 0 || static_cast<size_t>(dim) >= v.shape.size() ||
       static_cast<size_t>(v.shape[dim]) != count) {
     fail(node, label + " has " + std::to_string(count) + " scales along dimension " +
-                   std::to_string(dim) + " of shape " + shape_str(v.shape) +
+                   std::to_string(dim) + " of shape " + shape_text_compact(v.shape) +
                    "; expected that dimension to have one element per scale");
   }
-  size_t inner = 1;
-  for (size_t d = static_cast<size_t>(dim) + 1; d < v.shape.size(); ++d)
-    inner *= static_cast<size_t>(v.shape[d]);
-  for (size_t i = 0; i < n; ++i) channel[i] = (i / inner) % count;
+  const ChannelIndex of = channel_index(v.shape, dim);
+  for (size_t i = 0; i < n; ++i) channel[i] = of(i);
   return channel;
 }
 
@@ -1605,11 +1569,13 @@ void check_shape(const Node& node, const std::string& label, const Value& v) {
   int64_t count = 1;
   for (int32_t d : v.shape) {
     if (d < 0) {
-      fail(node, label + " has shape " + shape_str(v.shape) + "; expected non-negative dimensions");
+      fail(node, label + " has shape " + shape_text_compact(v.shape) +
+                     "; expected non-negative dimensions");
     }
     count *= d;
     if (count > (int64_t{1} << 31)) {
-      fail(node, label + " has shape " + shape_str(v.shape) + "; expected at most 2^31 elements");
+      fail(node, label + " has shape " + shape_text_compact(v.shape) +
+                     "; expected at most 2^31 elements");
     }
   }
 }

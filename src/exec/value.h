@@ -38,8 +38,8 @@ struct Value {
   }
 };
 
-// Bytes per element as a Value holds it (4-bit types: 1).
-size_t element_size(int8_t type);
+// Bytes per element as a Value holds it (4-bit types: 1): the tensor-type table's memory size.
+using qimplant::element_size;
 
 // A value of `type` and `shape` with zeroed data.
 Value make_value(int8_t type, std::vector<int32_t> shape, QuantParams quant = {});

@@ -11,6 +11,7 @@
 #include "io/atomic_file.h"
 #include "io/npy.h"
 #include "model/model_file.h"
+#include "model/shape.h"
 #include "plan/key_match.h"
 #include "plan/resolve.h"
 #include "quant/pack4.h"
@@ -25,13 +26,6 @@ namespace qimplant {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::optional<QType> qtype_of(int8_t type) {
-  for (QType q : {QType::UInt8, QType::Int8, QType::Int16, QType::Int32, QType::Int64, QType::Int4,
-                  QType::UInt4})
-    if (static_cast<int8_t>(qtype_info(q).tensor_type) == type) return q;
-  return std::nullopt;
-}
 
 const char* npy_descr(QType q) {
   switch (q) {
@@ -69,12 +63,6 @@ struct Candidate {
   std::string key;
   bool constant = false;
 };
-
-std::string shape_text(const std::vector<int32_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
 
 // Why the implant could not take this tensor's parameters back, or "" when it can.
 std::string unusable(const ModelInfo& model, const TensorInfo& t, QType q) {
@@ -174,7 +162,7 @@ ExtractResult extract(const ExtractOptions& options) {
       const auto q = qtype_of(t.type);
       if (!q) {
         // Quantized, but in a type the implant does not write (uint16, float16, ...).
-        if (t.type != static_cast<int8_t>(TensorType::Float32)) {
+        if (t.type != TensorType::Float32) {
           if (!pattern || t.name == options.tensors || pattern->matches(t.name)) {
             result.skipped.push_back({t.name, s,
                                       "its type " + tensor_type_name(model.format, t.type) +

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/schema.h"
+#include "model/shape.h"
 #include "plan/key_match.h"
 #include "util/error.h"
 #include "util/similar.h"
@@ -133,12 +134,6 @@ Selection select(const ModelInfo& model, const InspectFilter& filter) {
     sel.tensors.push_back(std::move(tensors));
   }
   return sel;
-}
-
-std::string shape_text(const std::vector<int32_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
 }
 
 std::string quant_text(const QuantParams& q) {

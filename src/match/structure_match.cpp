@@ -10,6 +10,7 @@
 
 #include "exec/graph.h"
 #include "model/op_properties.h"
+#include "model/shape.h"
 #include "schema/circle_generated.h"
 #include "util/error.h"
 
@@ -90,12 +91,6 @@ int32_t activation_code(exec::Activation a) {
     default:
       return -1;
   }
-}
-
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
 }
 
 // A model operator, or the activation fused into one, as a node of the aligned graph.
@@ -352,7 +347,8 @@ class Matcher {
             reject(s, oi,
                    m.name + " has weight '" +
                        info_.tensor(0, static_cast<uint32_t>(m.weight)).name + "' of shape " +
-                       shape_text(shape) + ", the node's is " + shape_text(n.weight_shape));
+                       shape_text_compact(shape) + ", the node's is " +
+                       shape_text_compact(n.weight_shape));
             continue;
           }
         }
@@ -575,7 +571,8 @@ class Matcher {
     const SourceNode& n = g_.nodes[static_cast<size_t>(sn.node)];
     std::string e =
         "kind " + sn.kind + " -> " + EnumNameBuiltinOperator(static_cast<BuiltinOperator>(m.code));
-    if (!sn.act && !n.weight_shape.empty()) e += ", weight shape " + shape_text(n.weight_shape);
+    if (!sn.act && !n.weight_shape.empty())
+      e += ", weight shape " + shape_text_compact(n.weight_shape);
     for (size_t p = 0; p < sn.in.size() && p < m.in.size(); ++p) {
       const std::string& key = skeys_[static_cast<size_t>(sn.in[p])];
       if (key.empty()) continue;  // the value before a fused activation

@@ -9,51 +9,9 @@ const char* format_name(Format format) {
 }
 
 std::string tensor_type_name(Format format, int8_t type) {
-  const char* name = nullptr;
-  if (format == Format::Circle) {
-    if (type >= Schema<Format::Circle>::type_min && type <= Schema<Format::Circle>::type_max)
-      name = Schema<Format::Circle>::type_name(type);
-  } else {
-    if (type >= Schema<Format::TFLite>::type_min && type <= Schema<Format::TFLite>::type_max)
-      name = Schema<Format::TFLite>::type_name(type);
-  }
-  if (name && *name) return name;
+  const TensorTypeRow* row = tensor_type_row(type);
+  if (row && (format == Format::Circle ? row->in_circle : row->in_tflite)) return row->name;
   return "TensorType(" + std::to_string(type) + ")";
-}
-
-size_t tensor_type_size(int8_t type) {
-  switch (static_cast<TensorType>(type)) {
-    case TensorType::Float32:
-      return 4;
-    case TensorType::Float16:
-      return 2;
-    case TensorType::Int32:
-      return 4;
-    case TensorType::UInt8:
-      return 1;
-    case TensorType::Int64:
-      return 8;
-    case TensorType::Bool:
-      return 1;
-    case TensorType::Int16:
-      return 2;
-    case TensorType::Complex64:
-      return 8;
-    case TensorType::Int8:
-      return 1;
-    case TensorType::Float64:
-      return 8;
-    case TensorType::Complex128:
-      return 16;
-    case TensorType::UInt64:
-      return 8;
-    case TensorType::UInt32:
-      return 4;
-    case TensorType::UInt16:
-      return 2;
-    default:
-      return 0;
-  }
 }
 
 int64_t TensorInfo::element_count() const {

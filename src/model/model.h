@@ -14,39 +14,15 @@
 #include <vector>
 
 #include "io/mapped_file.h"
+#include "model/tensor_type.h"
 
 namespace qimplant {
 
 enum class Format { Circle, TFLite };
 const char* format_name(Format format);  // "circle" / "tflite"
 
-// TensorType values of the two schemas; equal in both for every type listed here, except
-// UInt4, which only circle has (circle's extra types have negative codes).
-enum class TensorType : int8_t {
-  UInt4 = -1,  // circle only
-  Float32 = 0,
-  Float16 = 1,
-  Int32 = 2,
-  UInt8 = 3,
-  Int64 = 4,
-  String = 5,
-  Bool = 6,
-  Int16 = 7,
-  Complex64 = 8,
-  Int8 = 9,
-  Float64 = 10,
-  Complex128 = 11,
-  UInt64 = 12,
-  Resource = 13,
-  Variant = 14,
-  UInt32 = 15,
-  UInt16 = 16,
-  Int4 = 17,  // 4-bit types are stored two per byte (see quant/pack4.h)
-};
 // Schema spelling of a raw TensorType value of `format` ("FLOAT32", "INT8", ...).
 std::string tensor_type_name(Format format, int8_t type);
-// Bytes per element, or 0 for types without a fixed size (string, resource, 4-bit, ...).
-size_t tensor_type_size(int8_t type);
 
 struct QuantParams {
   std::vector<float> scale;

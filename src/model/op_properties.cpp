@@ -186,7 +186,7 @@ const WeightTypeRule* OpProperty::weight_rule(Target target, int8_t activation) 
 
 bool OpProperty::rescales_inputs(Target target, int8_t type) const {
   for (TensorType t : kernel(target).rescales_inputs)
-    if (static_cast<int8_t>(t) == type) return true;
+    if (type == t) return true;
   return false;
 }
 

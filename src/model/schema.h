@@ -37,14 +37,9 @@ struct Schema<Format::Circle> {
   static constexpr const char* identifier = "CIR0";
   static const Model* root(const void* data) { return circle::GetModel(data); }
   static bool verify(flatbuffers::Verifier& v) { return circle::VerifyModelBuffer(v); }
-  static const char* type_name(int8_t t) {
-    return circle::EnumNameTensorType(static_cast<circle::TensorType>(t));
-  }
   static const char* op_name(int32_t op) {
     return circle::EnumNameBuiltinOperator(static_cast<circle::BuiltinOperator>(op));
   }
-  static constexpr int8_t type_min = circle::TensorType_MIN;
-  static constexpr int8_t type_max = circle::TensorType_MAX;
   static constexpr int32_t op_min = circle::BuiltinOperator_MIN;
   static constexpr int32_t op_max = circle::BuiltinOperator_MAX;
 };
@@ -73,14 +68,9 @@ struct Schema<Format::TFLite> {
   static constexpr const char* identifier = "TFL3";
   static const Model* root(const void* data) { return tflite::GetModel(data); }
   static bool verify(flatbuffers::Verifier& v) { return tflite::VerifyModelBuffer(v); }
-  static const char* type_name(int8_t t) {
-    return tflite::EnumNameTensorType(static_cast<tflite::TensorType>(t));
-  }
   static const char* op_name(int32_t op) {
     return tflite::EnumNameBuiltinOperator(static_cast<tflite::BuiltinOperator>(op));
   }
-  static constexpr int8_t type_min = tflite::TensorType_MIN;
-  static constexpr int8_t type_max = tflite::TensorType_MAX;
   static constexpr int32_t op_min = tflite::BuiltinOperator_MIN;
   static constexpr int32_t op_max = tflite::BuiltinOperator_MAX;
 };

@@ -10,7 +10,7 @@ namespace qimplant {
 
 namespace {
 
-constexpr int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
+constexpr int8_t kFloat32 = type_code(TensorType::Float32);
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -20,7 +20,7 @@ std::string lower(std::string s) {
 
 // TFLite's op versions for the integer types (1 covers uint8).
 int32_t op_version(int8_t type) {
-  return type == static_cast<int8_t>(TensorType::UInt8) ? 1 : 2;
+  return type == TensorType::UInt8 ? 1 : 2;
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
                     "' has " + std::to_string(st.quant->scale.size()) + " scales; an " + have +
                     " <-> " + want + " interface needs per-tensor parameters");
       }
-      return static_cast<int8_t>(other == "int8" ? TensorType::Int8 : TensorType::UInt8);
+      return type_code(other == "int8" ? TensorType::Int8 : TensorType::UInt8);
     }
     throw Error("--" + std::string(what) + "-type: " + what + " '" + name + "' is " + have +
                 " in the quantized model; only float32 (to add a conversion), " + have +
@@ -97,7 +97,7 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     TensorEdit e;
     e.type = type;
     e.quant = planned;
-    const int64_t shift = type == static_cast<int8_t>(TensorType::UInt8) ? 128 : -128;
+    const int64_t shift = type == TensorType::UInt8 ? 128 : -128;
     for (auto& z : e.quant.zero_point) z += shift;
     e.origin = EditOrigin::Inserted;
     e.source = why;

@@ -356,8 +356,7 @@ void match_one(const KeyMatchContext& cx, KeyMatch& m, SuggestKind kind) {
       const auto& tensors = cx.model.subgraphs[s].tensors;
       for (uint32_t t = 0; t < tensors.size(); ++t) {
         if (!pattern.matches(tensors[t].name)) continue;
-        (tensors[t].type == static_cast<int8_t>(TensorType::Float32) ? m.tensors : m.not_float)
-            .push_back({s, t});
+        (tensors[t].type == TensorType::Float32 ? m.tensors : m.not_float).push_back({s, t});
       }
     }
     if (m.tensors.empty() && m.not_float.empty()) {

@@ -14,7 +14,7 @@ namespace qimplant {
 
 namespace {
 
-constexpr int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
+constexpr int8_t kFloat32 = type_code(TensorType::Float32);
 
 // "CONV_2D", "Conv2D" and "conv2d" name one type.
 std::string fold_type(const std::string& s) {
@@ -27,7 +27,7 @@ std::string fold_type(const std::string& s) {
 
 // TFLite's op versions for the integer types (1 covers uint8), as the float interface uses.
 int32_t op_version(int8_t type) {
-  return type == static_cast<int8_t>(TensorType::UInt8) ? 1 : 2;
+  return type == TensorType::UInt8 ? 1 : 2;
 }
 
 void keep_by_type(const ModelInfo& model, EditPlan& plan, const std::string& item,

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "model/shape.h"
 #include "plan/key_match.h"
 #include "qparam/min_max.h"
 #include "qparam/value_layout.h"
@@ -10,18 +11,6 @@
 namespace qimplant {
 
 namespace {
-
-std::string shape_text(const std::vector<int32_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
 
 // What a quantized_dimension must be for a tensor of this rank, for messages.
 std::string expected_dimension(int32_t rank) {
@@ -59,7 +48,7 @@ struct Planner {
     for (const TensorRef& ref : match.tensors) {
       const TensorInfo& t = model.tensor(ref.subgraph, ref.tensor);
       label = "'" + e.key + "'";
-      if (t.type != static_cast<int8_t>(TensorType::Float32)) {
+      if (t.type != TensorType::Float32) {
         fail(e, "dtype",
              "float32 keeps a float tensor float, but the tensor is " +
                  tensor_type_name(model.format, t.type) + " in the model '" + model_path + "'");
@@ -128,7 +117,7 @@ struct Planner {
     if (!notes.empty()) label += " (" + notes + ")";
     const QTypeInfo& qi = qtype_info(e.dtype);
 
-    if (t.type != static_cast<int8_t>(TensorType::Float32)) {
+    if (t.type != TensorType::Float32) {
       fail(e, "dtype",
            "the tensor is " + tensor_type_name(model.format, t.type) + " in the model '" +
                model_path + "', expected FLOAT32 (q-implant quantizes float tensors only)");
@@ -141,7 +130,7 @@ struct Planner {
     }
 
     TensorEdit edit;
-    edit.type = static_cast<int8_t>(qi.tensor_type);
+    edit.type = type_code(qi.tensor_type);
     edit.quant.scale = e.scale;
     edit.quant.zero_point = e.zero_point;
     edit.source = e.key;

@@ -5,7 +5,7 @@
 namespace qimplant {
 
 size_t propagate_through_value_ops(const ModelInfo& model, EditPlan& plan) {
-  const int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
+  const int8_t kFloat32 = type_code(TensorType::Float32);
   size_t added = 0;
   for (uint32_t s = 0; s < model.subgraphs.size(); ++s) {
     const SubgraphInfo& sg = model.subgraphs[s];
@@ -20,9 +20,7 @@ size_t propagate_through_value_ops(const ModelInfo& model, EditPlan& plan) {
       if (in_state.type == kFloat32 || in_state.quant->empty() || in_state.quant->scale.size() != 1)
         continue;
       // 4-bit types are for constant weights only; an operator's output never takes one.
-      if (in_state.type == static_cast<int8_t>(TensorType::Int4) ||
-          in_state.type == static_cast<int8_t>(TensorType::UInt4))
-        continue;
+      if (in_state.type == TensorType::Int4 || in_state.type == TensorType::UInt4) continue;
       const QuantParams source_quant = *in_state.quant;  // copy: the map may grow below
       for (int32_t out : op.outputs) {
         if (out < 0) continue;

@@ -9,8 +9,8 @@ namespace qimplant {
 
 namespace {
 
-constexpr int8_t kUInt8 = static_cast<int8_t>(TensorType::UInt8);
-constexpr int8_t kInt8 = static_cast<int8_t>(TensorType::Int8);
+constexpr int8_t kUInt8 = type_code(TensorType::UInt8);
+constexpr int8_t kInt8 = type_code(TensorType::Int8);
 
 bool is_8bit(int8_t t) {
   return t == kUInt8 || t == kInt8;
@@ -99,7 +99,7 @@ size_t reexpress_types(const ModelInfo& model, EditPlan& plan, const ReexpressOp
       const bool per_channel = we->quant.scale.size() > 1;
       auto reads = [&](int8_t t) {
         for (TensorType k : rule->weights)
-          if (static_cast<int8_t>(k) == t) return !per_channel || rule->per_channel;
+          if (t == k) return !per_channel || rule->per_channel;
         return false;
       };
       if (reads(we->type)) continue;

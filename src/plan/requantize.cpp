@@ -10,7 +10,7 @@ namespace qimplant {
 
 namespace {
 
-constexpr int8_t kFloat32 = static_cast<int8_t>(TensorType::Float32);
+constexpr int8_t kFloat32 = type_code(TensorType::Float32);
 
 struct Requantizer {
   const ModelInfo& model;
@@ -82,7 +82,7 @@ struct Requantizer {
     op.builtin_code = circle::BuiltinOperator_QUANTIZE;
     // tensorflow/lite/tools/versioning/op_version.cc: QUANTIZE is version 2 for an int16
     // output, 1 for a per-tensor 8-bit one.
-    op.version = type == static_cast<int8_t>(TensorType::Int16) ? 2 : 1;
+    op.version = type == TensorType::Int16 ? 2 : 1;
     op.inputs = {in};
     op.outputs = {out};
     op.reason = std::move(reason);

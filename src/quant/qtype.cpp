@@ -2,21 +2,23 @@
 
 #include <algorithm>
 #include <cctype>
-#include <limits>
 
 namespace qimplant {
 
 namespace {
-const QTypeInfo kTypes[] = {
-    {QType::UInt8, "uint8", TensorType::UInt8, 0, 255, 8, 1, 'u'},
-    {QType::Int8, "int8", TensorType::Int8, -128, 127, 8, 1, 'i'},
-    {QType::Int16, "int16", TensorType::Int16, -32768, 32767, 16, 2, 'i'},
-    {QType::Int32, "int32", TensorType::Int32, std::numeric_limits<int32_t>::min(),
-     std::numeric_limits<int32_t>::max(), 32, 4, 'i'},
-    {QType::Int64, "int64", TensorType::Int64, std::numeric_limits<int64_t>::min(),
-     std::numeric_limits<int64_t>::max(), 64, 8, 'i'},
-    {QType::Int4, "int4", TensorType::Int4, -8, 7, 4, 1, 'i'},
-    {QType::UInt4, "uint4", TensorType::UInt4, 0, 15, 4, 1, 'u'},
+constexpr QTypeInfo row(QType q, const char* name, TensorType t, char npy_kind) {
+  const TensorTypeRow& r = tensor_type_row(t);
+  return {q, name, t, r.min, r.max, r.bits, r.memory_bytes, npy_kind};
+}
+
+constexpr QTypeInfo kTypes[] = {
+    row(QType::UInt8, "uint8", TensorType::UInt8, 'u'),
+    row(QType::Int8, "int8", TensorType::Int8, 'i'),
+    row(QType::Int16, "int16", TensorType::Int16, 'i'),
+    row(QType::Int32, "int32", TensorType::Int32, 'i'),
+    row(QType::Int64, "int64", TensorType::Int64, 'i'),
+    row(QType::Int4, "int4", TensorType::Int4, 'i'),
+    row(QType::UInt4, "uint4", TensorType::UInt4, 'u'),
 };
 }  // namespace
 

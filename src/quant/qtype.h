@@ -1,5 +1,6 @@
 // The quantized element types a user can ask for in qparam.json, with the facts every stage
 // needs about them: schema TensorType, integer range, storage size and the matching numpy dtype.
+// (QType itself and the range and sizes come from the tensor-type table, model/tensor_type.h.)
 //
 // 4-bit types (int4, uint4) are stored packed, two elements per byte (see quant/pack4.h); in
 // memory, in npy "value" files and as the quantizer's output they take one byte per element
@@ -14,8 +15,6 @@
 #include "model/model.h"
 
 namespace qimplant {
-
-enum class QType { UInt8, Int8, Int16, Int32, Int64, Int4, UInt4 };
 
 struct QTypeInfo {
   QType qtype;

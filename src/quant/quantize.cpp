@@ -1,4 +1,5 @@
 #include "quant/quantize.h"
+#include "model/shape.h"
 
 #include <algorithm>
 #include <cmath>
@@ -157,9 +158,7 @@ RowLayout row_layout(const std::vector<int32_t>& shape, const QuantParams& q) {
   l.inner = count;
   if (q.scale.size() > 1) {
     l.channels = q.scale.size();
-    l.inner = 1;
-    for (size_t d = static_cast<size_t>(q.quantized_dimension) + 1; d < shape.size(); ++d)
-      l.inner *= static_cast<size_t>(shape[d]);
+    l.inner = channel_index(shape, q.quantized_dimension).inner;
   }
   l.rows = l.inner == 0 ? 0 : count / l.inner;
   if (count == 0) l.rows = 0;
