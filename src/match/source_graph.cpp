@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "io/json_reader.h"
 #include "util/error.h"
 #include "util/json_text.h"
 
@@ -106,14 +107,7 @@ SourceGraph read_source_graph(const std::string& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   if (in.bad()) r.fail(std::string("cannot read: ") + std::strerror(errno));
-  json root;
-  const std::string text = buf.str();
-  try {
-    root = json::parse(text);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number beyond the double range (1e999).
-    r.fail("malformed JSON: " + json_error_with_hints(e, text));
-  }
+  const json root = parse_json(buf.str(), "structure file '" + path + "'");
   if (!root.is_object()) r.fail("expected a JSON object, found " + json_type_name(root));
 
   const std::string format = r.string_field(root, "format", "", true);

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_reader.h"
 #include "util/json_text.h"
 
 #include "util/error.h"
@@ -262,25 +263,9 @@ NameMap read_name_map(const std::string& path) {
   buf << in.rdbuf();
   if (in.bad()) throw Error(where + ": cannot read: " + std::strerror(errno));
 
-  // As in qparam.json, a key given twice is a slip that the JSON library would hide.
-  std::set<std::string> seen;
-  std::string duplicate;
-  json::parser_callback_t on_event = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 && duplicate.empty()) {
-      const auto& k = parsed.get_ref<const std::string&>();
-      if (!seen.insert(k).second) duplicate = k;
-    }
-    return true;
-  };
-  json root;
-  try {
-    root = json::parse(buf.str(), on_event);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number beyond the double range (1e999).
-    throw Error(where + ": malformed JSON: " + json_parse_error_text(e, buf.str()));
-  }
-  if (!duplicate.empty())
-    throw Error(where + ": key \"" + duplicate + "\" appears more than once; map each key once");
+  const json root = parse_json(buf.str(), where, [](const auto&, const std::string& key) {
+    return "key \"" + printable(key, true) + "\" appears more than once; map each key once";
+  });
   if (!root.is_object()) {
     throw Error(where +
                 ": expected a JSON object mapping qparam.json keys to model tensor names "

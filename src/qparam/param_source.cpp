@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_reader.h"
 #include "io/mapped_file.h"
 #include "qparam/aimet.h"
 #include "qparam/onnx_qdq.h"
@@ -16,15 +17,6 @@ namespace qimplant {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-json parse_json(const std::string& path, const std::string& text) {
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number beyond the double range (1e999).
-    throw Error("parameter file '" + path + "': malformed JSON: " + json_error_with_hints(e, text));
-  }
-}
 
 std::string text_of(const std::string& path) {
   const auto mapped = MappedFile::open(path, "parameter file");
@@ -67,9 +59,9 @@ ParamFormat detect_param_format(const std::string& path) {
   if (i == n || std::strchr("{[\"-0123456789tfn", d[i]) != nullptr) {
     if (i < n && d[i] == '{') {
       try {
-        const json root = json::parse(d + i, d + n);
+        const json root = parse_json(reinterpret_cast<const char*>(d + i), n - i, "");
         if (is_aimet_encodings(root)) return ParamFormat::Aimet;
-      } catch (const json::exception&) {
+      } catch (const Error&) {
       }
     }
     return ParamFormat::QParam;
@@ -88,7 +80,7 @@ QParamFile read_param_source(const std::string& path, ParamFormat format) {
       return f;
     }
     case ParamFormat::Aimet: {
-      const json root = parse_json(path, text_of(path));
+      const json root = parse_json(text_of(path), "encodings file '" + path + "'");
       if (!is_aimet_encodings(root))
         throw Error("encodings file '" + path +
                     "': no \"activation_encodings\", \"param_encodings\" or \"encodings\" list "

@@ -11,6 +11,7 @@
 
 #include "util/json_text.h"
 
+#include "io/json_reader.h"
 #include "io/mapped_file.h"
 #include "io/npz.h"
 #include "util/error.h"
@@ -376,47 +377,23 @@ QParamFile read_qparam_file(const std::string& path) {
   // Mapped like the other inputs: a directory, FIFO or device given by mistake is named as such
   // (an ifstream opens a directory and reads nothing, which looked like malformed JSON).
   const auto mapped = MappedFile::open(path, "qparam file");
-  const std::string text(reinterpret_cast<const char*>(mapped->data()), mapped->size());
-
-  // Duplicate keys are almost always a copy-paste slip; nlohmann would keep the last silently.
-  // One set of keys per open object, so that a key repeated inside an entry is caught too.
-  std::vector<std::set<std::string>> open_objects;
-  std::string entry_key;                      // the tensor key being parsed (depth 1)
-  std::string duplicate, duplicate_in_entry;  // first repeated key; its tensor if inside an entry
-  json::parser_callback_t on_event = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      open_objects.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      if (!open_objects.empty()) open_objects.pop_back();
-    } else if (event == json::parse_event_t::key && !open_objects.empty()) {
-      const auto& k = parsed.get_ref<const std::string&>();
-      if (depth == 1) entry_key = k;
-      if (!open_objects.back().insert(k).second && duplicate.empty() && depth <= 2) {
-        duplicate = k;
-        if (depth == 2) duplicate_in_entry = entry_key;
-      }
-    }
-    return true;
-  };
-  json root;
-  try {
-    root = json::parse(text, on_event);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number beyond the double range (1e999).
-    throw Error("qparam file '" + path + "': malformed JSON: " + json_error_with_hints(e, text));
-  }
+  const std::string where = "qparam file '" + path + "'";
+  // Duplicate keys are almost always a copy-paste slip: a tensor given twice, or a field given
+  // twice inside one tensor's entry.
+  const json root = parse_json(
+      reinterpret_cast<const char*>(mapped->data()), mapped->size(), where,
+      [](const std::vector<std::string>& at, const std::string& key) {
+        if (at.empty())
+          return "tensor '" + printable(key, true) +
+                 "' appears more than once; give each tensor one entry";
+        return "tensor '" + printable(at[0], true) + "': \"" +
+               (at.size() == 1 ? "" : "...\": \"") + printable(key, true) +
+               "\": appears more than once in the entry; give each key once";
+      });
   if (!root.is_object()) {
-    throw Error("qparam file '" + path +
-                "': expected a JSON object mapping tensor names to parameters, found " +
+    throw Error(where + ": expected a JSON object mapping tensor names to parameters, found " +
                 json_type_name(root));
   }
-  if (!duplicate.empty() && duplicate_in_entry.empty())
-    throw Error("qparam file '" + path + "': tensor '" + printable(duplicate, true) +
-                "' appears more than once; give each tensor one entry");
-  if (!duplicate.empty())
-    throw Error("qparam file '" + path + "': tensor '" + printable(duplicate_in_entry, true) +
-                "': \"" + printable(duplicate, true) +
-                "\": appears more than once in the entry; give each key once");
   NpzCache npz;
   for (auto it = root.begin(); it != root.end(); ++it) {
     EntryReader reader(file, it.key(), npz);
