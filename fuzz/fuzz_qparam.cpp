@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 2:
         (void)qimplant::read_param_source(path);
-        (void)qimplant::read_param_source_graph(path, qimplant::ParamFormat::Auto);
+        (void)qimplant::read_param_source_with_graph(path, qimplant::ParamFormat::Auto);
         break;
       default:
         (void)qimplant::read_source_graph(path);
