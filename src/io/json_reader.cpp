@@ -31,8 +31,10 @@ size_t too_deep_at(const char* text, size_t size) {
   for (size_t i = 0; i < size; ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -178,7 +180,8 @@ Json parse_json(const char* text, size_t size, const std::string& where,
                 " (q-implant's inputs nest a few levels)");
   }
   if (!b.duplicate_.empty()) {
-    if (duplicate_message) throw Error(where + ": " + duplicate_message(b.duplicate_path_, b.duplicate_));
+    if (duplicate_message)
+      throw Error(where + ": " + duplicate_message(b.duplicate_path_, b.duplicate_));
     std::string in = "the top-level object";
     if (!b.duplicate_path_.empty()) {
       in = "\"";
@@ -186,8 +189,8 @@ Json parse_json(const char* text, size_t size, const std::string& where,
         in += (i ? "/" : "") + printable(b.duplicate_path_[i], true);
       in += "\"";
     }
-    throw Error(where + ": key \"" + printable(b.duplicate_, true) + "\" appears more than once in " +
-                in + "; give each key once");
+    throw Error(where + ": key \"" + printable(b.duplicate_, true) +
+                "\" appears more than once in " + in + "; give each key once");
   }
   std::string msg = without_prefix(b.error_);
   if (b.error_id_ == 406) {

@@ -386,9 +386,8 @@ QParamFile read_qparam_file(const std::string& path) {
         if (at.empty())
           return "tensor '" + printable(key, true) +
                  "' appears more than once; give each tensor one entry";
-        return "tensor '" + printable(at[0], true) + "': \"" +
-               (at.size() == 1 ? "" : "...\": \"") + printable(key, true) +
-               "\": appears more than once in the entry; give each key once";
+        return "tensor '" + printable(at[0], true) + "': \"" + (at.size() == 1 ? "" : "...\": \"") +
+               printable(key, true) + "\": appears more than once in the entry; give each key once";
       });
   if (!root.is_object()) {
     throw Error(where + ": expected a JSON object mapping tensor names to parameters, found " +
