@@ -63,7 +63,8 @@ for t in "${targets[@]}"; do
     fuzz_qparam)
       for f in $(find "$reg" -name '*.json' | sort); do
         for b in 00 01 02 03; do prefixed "$t" "$b" "$f"; done
-      done ;;
+      done
+      for f in $(find "$reg" -name '*.onnx' | sort); do prefixed "$t" 02 "$f"; done ;;
     fuzz_implant)
       cp "$reg"/implant/*.fuzz "$replay/$t/"
       for f in $models; do
@@ -98,7 +99,11 @@ for t in "${targets[@]}"; do
     verdict=ok
   else
     verdict="FAILED (found something: $log, build-fuzz/artifacts/$t/)"
-    grep -E "ERROR: |runtime error|SUMMARY" "$log" | tail -5
+    # The report and the input, so that a CI log alone says what was found.
+    sed -n '/ERROR: \|runtime error/,/SUMMARY/p' "$log" | grep -v "in fuzzer::" | head -40
+    for a in build-fuzz/artifacts/"$t"/*; do
+      [ -f "$a" ] && { echo "input $a (base64):"; head -c 4096 "$a" | base64; }
+    done
     status=1
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

@@ -776,6 +776,13 @@ TEST_F(ParamSourceTest, OnnxRefusedModels) {
                          "'conv_out' is not a constant"),
             std::string::npos)
       << msg;
+  m = readme_qdq(13);
+  m.mutable_graph()->mutable_node(1)->clear_output();  // a DequantizeLinear without y
+  msg = err(m);
+  EXPECT_NE(msg.find(f + "DequantizeLinear node 1 'DequantizeLinear_ifm_dq': has 0 output(s), "
+                         "expected exactly one (y)"),
+            std::string::npos)
+      << msg;
   m = readme_qdq(21);
   set_int_attr(m.mutable_graph()->mutable_node(2), "block_size", 32);
   msg = err(m);

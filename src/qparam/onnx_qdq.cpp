@@ -437,6 +437,11 @@ OnnxQdq read_onnx_qdq(const std::string& path) {
   for (int i = 0; i < g.node_size(); ++i) {
     const auto& n = g.node(i);
     const std::string who = r.node_label(n, i);
+    const bool qdq = n.op_type() == "QuantizeLinear" || n.op_type() == "DequantizeLinear";
+    // Both operators have exactly one output, y (ONNX operator definitions, opsets 10-21).
+    if (qdq && (n.output_size() != 1 || n.output(0).empty()))
+      r.fail(who + ": has " + std::to_string(n.output_size()) +
+             " output(s), expected exactly one (y)");
     if (n.op_type() == "QuantizeLinear") {
       if (n.input_size() < 1 || n.input(0).empty()) r.fail(who + ": has no input x");
       QParamEntry e;
