@@ -77,6 +77,9 @@ std::vector<Case> cases() {
                    "tensor 0 'ifm' has shape [1073741824,4,4,2] (34359738368 elements)" + limit));
   c.push_back(eval("random_inputs_rss", "exec/random-inputs-rss-oom.circle",
                    "tensor 0 'ifm' has shape [1,2147483647,2,1] (4294967294 elements)" + limit));
+  // Its input has a 0 dimension after dimensions that multiply out past int64.
+  c.push_back(eval("random_input_zero_dim_overflow", "exec/random-input-zero-dim-overflow.circle",
+                   "operator 0 (ADD): input 1 (y) is missing; found 1 inputs"));
   c.push_back(eval("pool_stride_overflow", "exec/pool-stride-overflow.circle",
                    "operator 0 (AVERAGE_POOL_2D): output 0 has shape [1,2,2,2]; expected "
                    "[1,1,2,2]"));

@@ -28,12 +28,6 @@ std::string input_names(const SubgraphInfo& g) {
   return names.empty() ? "none" : names;
 }
 
-int64_t product(const std::vector<int32_t>& shape) {
-  int64_t n = 1;
-  for (int32_t d : shape) n *= d;
-  return n;
-}
-
 // The tensor whose parameters describe what a quantized model input can represent: the input
 // itself when quantized, or the output of the QUANTIZE that alone reads a float input.
 const TensorInfo* quantized_view(const SubgraphInfo& g, int32_t input) {
@@ -181,7 +175,7 @@ InputSet load_inputs(const ModelFile& float_model, const std::vector<InputFile>&
   set.samples.resize(static_cast<size_t>(samples));
   for (int64_t s = 0; s < samples; ++s) {
     for (size_t i = 0; i < g.inputs.size(); ++i) {
-      const size_t per = static_cast<size_t>(product(g.tensors[g.inputs[i]].shape));
+      const size_t per = static_cast<size_t>(g.tensors[g.inputs[i]].element_count());
       set.samples[s].emplace_back(data[i].begin() + s * per, data[i].begin() + (s + 1) * per);
     }
   }
@@ -239,7 +233,7 @@ InputSet random_inputs(const ModelFile& float_model, const ModelFile& quantized,
   set.samples.resize(static_cast<size_t>(samples));
   for (auto& sample : set.samples) {
     for (size_t i = 0; i < g.inputs.size(); ++i) {
-      std::vector<float> v(static_cast<size_t>(product(g.tensors[g.inputs[i]].shape)));
+      std::vector<float> v(static_cast<size_t>(g.tensors[g.inputs[i]].element_count()));
       const auto [lo, hi] = ranges[i];
       for (float& x : v) {
         const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;

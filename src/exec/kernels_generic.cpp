@@ -153,8 +153,9 @@ void reshape(const Node& node, const Inputs& inputs, Outputs& outputs) {
       } else if (target[i] < 0) {
         fail(node, "the target shape has dimension " + std::to_string(target[i]) + " at " +
                        std::to_string(i) + "; expected sizes >= 0 and at most one -1");
-      } else {
-        known *= target[i];
+      } else if (__builtin_mul_overflow(known, target[i], &known)) {
+        fail(node, "the target shape " + shape_text_compact(target) +
+                       " has more elements than int64 can count");
       }
     }
     if (unknown >= 0) target[static_cast<size_t>(unknown)] = known ? in.element_count() / known : 0;
