@@ -519,7 +519,7 @@ TEST_P(KeyTest, MatchKeysReportsEveryKeyWithoutThrowing) {
   const TensorResolver resolver(m->info());
   NameMap map;
   map.path = "map.json";
-  map.entries = {{"fc1.weight", "conv1/w"}};
+  map.add("fc1.weight", "conv1/w");
   const auto matches =
       match_keys({m->info(), resolver, model, "q.json", &map},
                  {"in", "fc1.weight", "glob:*/w", "conv1.bias", "glob:*shape", "re:.*out"});

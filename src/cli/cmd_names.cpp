@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -94,6 +95,8 @@ Subcommand add_names_command(CLI::App& app) {
                                           source.graph ? &*source.graph : nullptr);
           structure_map = structure.name_map();
         }
+        std::unordered_map<std::string, const std::string*> reason_of;  // key -> match evidence
+        for (const auto& e : structure.entries) reason_of.emplace(e.key, &e.reason);
         const TensorResolver resolver(info);
         std::vector<std::string> keys;
         for (const auto& e : qparams.entries) keys.push_back(e.key);
@@ -140,8 +143,8 @@ Subcommand add_names_command(CLI::App& app) {
             std::cout << " -> " << resolver.describe(m.tensors.front()) << "\n";
           }
           if (m.by_structure) {
-            if (const StructureEntry* e = structure.find(m.key))
-              std::cout << "        " << e->reason << "\n";
+            if (const auto it = reason_of.find(m.key); it != reason_of.end())
+              std::cout << "        " << *it->second << "\n";
           }
         }
         for (const auto& note : structure.notes) std::cout << "  note  " << note << "\n";
@@ -158,7 +161,7 @@ Subcommand add_names_command(CLI::App& app) {
         }
         if (!args->name_map.empty()) {
           std::vector<std::string> unused;
-          for (const auto& [k, v] : map.entries)
+          for (const auto& [k, v] : map.entries())
             if (!used.count(k)) unused.push_back("'" + k + "'");
           if (!unused.empty()) {
             std::cout << "  name map entries no key uses: ";

@@ -763,7 +763,7 @@ const StructureEntry* StructureMatch::find(const std::string& key) const {
 NameMap StructureMatch::name_map() const {
   NameMap map;
   map.path = "structure match of '" + graph_path + "'";
-  for (const auto& e : entries) map.entries.emplace_back(e.key, e.lookup);
+  for (const auto& e : entries) map.add(e.key, e.lookup);
   return map;
 }
 

@@ -247,10 +247,15 @@ bool NamePattern::matches(const std::string& name) const {
 // ---------------------------------------------------------------------------------------------
 // NameMap
 
+bool NameMap::add(std::string key, std::string value) {
+  if (!index_.emplace(key, entries_.size()).second) return false;
+  entries_.emplace_back(std::move(key), std::move(value));
+  return true;
+}
+
 const std::string* NameMap::find(const std::string& key) const {
-  for (const auto& [k, v] : entries)
-    if (k == key) return &v;
-  return nullptr;
+  const auto it = index_.find(key);
+  return it == index_.end() ? nullptr : &entries_[it->second].second;
 }
 
 NameMap read_name_map(const std::string& path) {
@@ -277,7 +282,7 @@ NameMap read_name_map(const std::string& path) {
       throw Error(where + ": key \"" + it.key() +
                   "\": expected a string (a model tensor name), found " + json_type_name(*it));
     }
-    map.entries.emplace_back(it.key(), it->get<std::string>());
+    map.add(it.key(), it->get<std::string>());  // keys are unique: parse_json checks
   }
   return map;
 }

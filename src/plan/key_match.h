@@ -20,6 +20,7 @@
 
 #include <regex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -65,10 +66,18 @@ class NamePattern {
 };
 
 // --name-map map.json: {"<qparam.json key>": "<model tensor name or any key form>", ...}.
-struct NameMap {
+// Keys looked up by hash: a structure match of 100,000 keys looks each one up once.
+class NameMap {
+ public:
   std::string path;
-  std::vector<std::pair<std::string, std::string>> entries;  // file order
+  // False (and no change) when `key` is already mapped.
+  bool add(std::string key, std::string value);
   const std::string* find(const std::string& key) const;
+  const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;  // file order
+  std::unordered_map<std::string, size_t> index_;             // key -> entries_ position
 };
 // Throws Error naming the file for: missing/unreadable file, malformed JSON (line and column),
 // top level not an object, a value that is not a string, a key given twice.
