@@ -119,42 +119,6 @@ TEST(Pack4, TypeTable) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// BufferContent::write_to: packing in slices (8 MiB of source between page drops).
-
-TEST(Pack4, RecipeSlicesStartOnWholeBytes) {
-  // 7 elements a row (odd), per channel: the writer's row step (8 MiB / 28 bytes = 299593, odd)
-  // must become even, or the second slice would start in the middle of a byte.
-  const int32_t rows = 400001, inner = 7;
-  const size_t n = size_t(rows) * inner;
-  std::vector<float> x(n);
-  for (size_t i = 0; i < n; ++i) x[i] = float(int(i % 23) - 11) * 0.5f;
-  BufferContent c;
-  QuantizeRecipe r;
-  r.source = reinterpret_cast<const uint8_t*>(x.data());
-  r.source_size = n * 4;
-  r.shape = {rows, inner};
-  r.qtype = QType::Int4;
-  r.quant.quantized_dimension = 0;
-  for (int32_t k = 0; k < rows; ++k) {
-    r.quant.scale.push_back(k % 2 ? 0.5f : 1.0f);
-    r.quant.zero_point.push_back(0);
-  }
-  c.recipe = r;
-  ASSERT_EQ(c.size(), (n + 1) / 2);
-  std::vector<uint8_t> out(c.size(), 0xAA);
-  size_t released = 0;
-  c.write_to(out.data(), [&](const uint8_t*, size_t len) { released += len; });
-  EXPECT_EQ(released, n * 4);
-  std::vector<int> want(n);
-  for (size_t i = 0; i < n; ++i) {
-    const size_t row = i / inner;
-    want[i] = ref_quantize(x[i], row % 2 ? 0.5f : 1.0f, 0, -8, 7);
-  }
-  EXPECT_TRUE(out == ref_pack(want));
-  EXPECT_EQ(out.back() >> 4, 0);  // odd count
-}
-
-// ---------------------------------------------------------------------------------------------
 // Implanting
 
 class Int4Implant : public ::testing::TestWithParam<Format> {

@@ -63,17 +63,8 @@ struct BufferContent {
   bool view_is_4bit = false;  // `view` holds one 4-bit value per byte (int8 / uint8 npy)
 
   size_t size() const;
-  // Writes the bytes to `out` (size() bytes), calling `done_with(ptr, len)` on each piece of
-  // source data once it is no longer needed. Throws Error when float data holds NaN.
-  void write_to(uint8_t* out,
-                const std::function<void(const uint8_t*, size_t)>& done_with = nullptr) const;
   // Whether two contents give the same bytes (for buffers several edited tensors share).
   bool same_bytes(const BufferContent& other) const;
-  // Input pages this content reads (mapped float data or npy file), to drop once written.
-  std::pair<const uint8_t*, size_t> source_span() const;
-  const std::shared_ptr<const MappedFile>* source_file() const {
-    return view ? &view->storage : nullptr;
-  }
 };
 
 // Changes to the graph itself: tensors and operators added (the Quantize / Dequantize of a
