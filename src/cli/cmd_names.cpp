@@ -1,7 +1,8 @@
 // `q-implant names model qparam.json [--name-map map.json] [--match structure [--write-map m]]`:
 // what each qparam.json key resolves to (with the structure match's reason), and the closest
 // model names for those that do not. Writes nothing but --write-map; exit 1 when any key does
-// not resolve. Matching is src/plan/key_match; this file only prints it.
+// not resolve. Matching is src/plan/key_match; this file only prints it. qparam.json is read
+// for its keys only (QParamDepth::Keys): its npy files are the implant's and `check`'s to read.
 #include <iostream>
 #include <memory>
 #include <set>
@@ -52,7 +53,8 @@ Subcommand add_names_command(CLI::App& app) {
       "names",
       "show what each qparam.json key resolves to in the model (exact names, '#<sg>:<name>', "
       "'re:...' and 'glob:...' patterns, --name-map), and the closest names for keys that do "
-      "not; writes nothing, exits 1 when a key does not resolve");
+      "not; reads qparam.json's keys, not its npy files; writes nothing, exits 1 when a key "
+      "does not resolve");
   sub->add_option("model", args->model, "circle or tflite model")->required();
   sub->add_option("qparam", args->qparam, "qparam.json")->required();
   sub->add_option("--name-map", args->name_map,
@@ -78,7 +80,8 @@ Subcommand add_names_command(CLI::App& app) {
         auto model = ModelFile::open(args->model);
         const ModelInfo& info = model->info();
         const ParamSource source = read_param_source_with_graph(
-            args->qparam, parse_param_format(args->param_format).value_or(ParamFormat::Auto));
+            args->qparam, parse_param_format(args->param_format).value_or(ParamFormat::Auto),
+            QParamDepth::Keys);
         const QParamFile& qparams = source.qparams;
         NameMap map;
         if (!args->name_map.empty()) map = read_name_map(args->name_map);

@@ -445,9 +445,9 @@ std::vector<KeyMatch> match_keys(const KeyMatchContext& cx, const std::vector<st
 std::vector<SuggestKind> suggest_kinds(const QParamFile& qparams) {
   std::vector<SuggestKind> kinds;
   for (const auto& e : qparams.entries) {
-    kinds.push_back(e.keep_float ? SuggestKind::Any
-                    : e.value    ? SuggestKind::Constant
-                                 : SuggestKind::Activation);
+    kinds.push_back(e.keep_float                       ? SuggestKind::Any
+                    : e.value || !e.value_file.empty() ? SuggestKind::Constant
+                                                       : SuggestKind::Activation);
   }
   return kinds;
 }

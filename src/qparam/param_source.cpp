@@ -47,7 +47,10 @@ const char* param_format_name(ParamFormat f) {
   return "?";
 }
 
-ParamFormat detect_param_format(const std::string& path) {
+namespace {
+
+// JSON or ONNX, from the first bytes; throws Error when it is neither.
+bool looks_like_json(const std::string& path) {
   // Opened as "qparam file" so that a missing file, a directory or a FIFO reads as before.
   const auto mapped = MappedFile::open(path, "qparam file");
   const uint8_t* d = mapped->data();
@@ -56,37 +59,46 @@ ParamFormat detect_param_format(const std::string& path) {
   if (n >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF) i = 3;  // UTF-8 BOM
   while (i < n && std::isspace(d[i])) ++i;
   // Text that starts like JSON (or nothing) is JSON: qparam.json's reader names its problems.
-  if (i == n || std::strchr("{[\"-0123456789tfn", d[i]) != nullptr) {
-    if (i < n && d[i] == '{') {
-      try {
-        const json root = parse_json(reinterpret_cast<const char*>(d + i), n - i, "");
-        if (is_aimet_encodings(root)) return ParamFormat::Aimet;
-      } catch (const Error&) {
-      }
-    }
-    return ParamFormat::QParam;
-  }
-  if (looks_like_onnx(d, n)) return ParamFormat::Onnx;
+  if (i == n || std::strchr("{[\"-0123456789tfn", d[i]) != nullptr) return true;
+  if (looks_like_onnx(d, n)) return false;
   throw Error("parameter file '" + path +
               "': neither JSON (qparam.json, AIMET encodings) nor an ONNX model (expected one "
               "of them; --param-format names the format)");
 }
 
-QParamFile read_param_source(const std::string& path, ParamFormat format) {
-  if (format == ParamFormat::Auto) format = detect_param_format(path);
+QParamFile read_aimet(const std::string& path, const json& root) {
+  if (!is_aimet_encodings(root))
+    throw Error("encodings file '" + path +
+                "': no \"activation_encodings\", \"param_encodings\" or \"encodings\" list "
+                "(expected an AIMET encodings layout: 0.6.1, 1.0.0 or 2.0.0)");
+  return read_aimet_encodings(path, root);
+}
+
+}  // namespace
+
+ParamFormat detect_param_format(const std::string& path) {
+  if (!looks_like_json(path)) return ParamFormat::Onnx;
+  try {
+    if (is_aimet_encodings(parse_qparam_json(path))) return ParamFormat::Aimet;
+  } catch (const Error&) {
+  }
+  return ParamFormat::QParam;
+}
+
+QParamFile read_param_source(const std::string& path, ParamFormat format, QParamDepth depth) {
+  if (format == ParamFormat::Auto) {
+    if (!looks_like_json(path)) return read_onnx_qdq(path).qparams;
+    // Parsed once: a 100,000-key qparam.json takes half a second to parse. A text that does not
+    // parse, or repeats a key, is refused in qparam.json's words, as the format it most likely is.
+    const json root = parse_qparam_json(path);
+    if (is_aimet_encodings(root)) return read_aimet(path, root);
+    return read_qparam_json(path, root, depth);
+  }
   switch (format) {
-    case ParamFormat::QParam: {
-      QParamFile f = read_qparam_file(path);
-      return f;
-    }
-    case ParamFormat::Aimet: {
-      const json root = parse_json(text_of(path), "encodings file '" + path + "'");
-      if (!is_aimet_encodings(root))
-        throw Error("encodings file '" + path +
-                    "': no \"activation_encodings\", \"param_encodings\" or \"encodings\" list "
-                    "(expected an AIMET encodings layout: 0.6.1, 1.0.0 or 2.0.0)");
-      return read_aimet_encodings(path, root);
-    }
+    case ParamFormat::QParam:
+      return read_qparam_file(path, depth);
+    case ParamFormat::Aimet:
+      return read_aimet(path, parse_json(text_of(path), "encodings file '" + path + "'"));
     case ParamFormat::Onnx:
       return read_onnx_qdq(path).qparams;
     case ParamFormat::Auto:
@@ -95,15 +107,16 @@ QParamFile read_param_source(const std::string& path, ParamFormat format) {
   throw Error("parameter file '" + path + "': no format");
 }
 
-ParamSource read_param_source_with_graph(const std::string& path, ParamFormat format) {
-  if (format == ParamFormat::Auto) format = detect_param_format(path);
+ParamSource read_param_source_with_graph(const std::string& path, ParamFormat format,
+                                         QParamDepth depth) {
+  if (format == ParamFormat::Auto && !looks_like_json(path)) format = ParamFormat::Onnx;
   ParamSource out;
   if (format == ParamFormat::Onnx) {
     OnnxQdq q = read_onnx_qdq(path);
     out.qparams = std::move(q.qparams);
     out.graph = std::move(q.graph);
   } else {
-    out.qparams = read_param_source(path, format);
+    out.qparams = read_param_source(path, format, depth);
   }
   return out;
 }

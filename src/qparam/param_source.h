@@ -25,7 +25,9 @@ const char* param_format_name(ParamFormat f);
 ParamFormat detect_param_format(const std::string& path);
 
 // Throws Error naming the file, the entry, the field, expected and found.
-QParamFile read_param_source(const std::string& path, ParamFormat format = ParamFormat::Auto);
+// `depth` applies to qparam.json (the other formats hold their arrays in the one file).
+QParamFile read_param_source(const std::string& path, ParamFormat format = ParamFormat::Auto,
+                             QParamDepth depth = QParamDepth::Full);
 
 // The entries and, when the source carries one (ONNX QDQ models), the producer's graph for
 // `--match structure`: nullopt for JSON formats (their graph lives in a separate
@@ -35,6 +37,7 @@ struct ParamSource {
   std::optional<SourceGraph> graph;
 };
 ParamSource read_param_source_with_graph(const std::string& path,
-                                         ParamFormat format = ParamFormat::Auto);
+                                         ParamFormat format = ParamFormat::Auto,
+                                         QParamDepth depth = QParamDepth::Full);
 
 }  // namespace qimplant

@@ -47,8 +47,8 @@ std::string quote_path(const std::string& from) {
 
 class EntryReader {
  public:
-  EntryReader(const QParamFile& file, const std::string& key, NpzCache& npz)
-      : file_(file), key_(key), npz_(npz) {}
+  EntryReader(const QParamFile& file, const std::string& key, NpzCache& npz, QParamDepth depth)
+      : file_(file), key_(key), npz_(npz), depth_(depth) {}
 
   std::string where(const std::string& field) const {
     return "qparam file '" + file_.path + "': tensor '" + printable(key_, true) + "': \"" +
@@ -194,6 +194,11 @@ class EntryReader {
                         ", or float32 to keep the tensor float");
     e.dtype = *qtype;
     const QTypeInfo& qi = qtype_info(e.dtype);
+    if (depth_ == QParamDepth::Keys) {
+      if (auto it = obj.find("value"); it != obj.end())
+        e.value_file = it->is_string() ? it->get<std::string>() : it->dump();
+      return e;
+    }
 
     const bool has_min = obj.contains("min"), has_max = obj.contains("max");
     const bool has_scale = obj.contains("scale"), has_zerop = obj.contains("zerop");
@@ -311,6 +316,7 @@ class EntryReader {
   const QParamFile& file_;
   const std::string& key_;
   NpzCache& npz_;
+  QParamDepth depth_;
 };
 
 }  // namespace
@@ -367,21 +373,14 @@ std::string resolve_npy_path(const std::string& json_dir, const std::string& nam
   return json_dir + "/" + name;
 }
 
-QParamFile read_qparam_file(const std::string& path) {
-  QParamFile file;
-  file.path = path;
-  const auto slash = path.find_last_of('/');
-  file.dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  if (file.dir == "/") file.dir = "";  // "/" + name must not become "//name"
-
+Json parse_qparam_json(const std::string& path) {
   // Mapped like the other inputs: a directory, FIFO or device given by mistake is named as such
   // (an ifstream opens a directory and reads nothing, which looked like malformed JSON).
   const auto mapped = MappedFile::open(path, "qparam file");
-  const std::string where = "qparam file '" + path + "'";
   // Duplicate keys are almost always a copy-paste slip: a tensor given twice, or a field given
   // twice inside one tensor's entry.
-  const json root = parse_json(
-      reinterpret_cast<const char*>(mapped->data()), mapped->size(), where,
+  return parse_json(
+      reinterpret_cast<const char*>(mapped->data()), mapped->size(), "qparam file '" + path + "'",
       [](const std::vector<std::string>& at, const std::string& key) {
         if (at.empty())
           return "tensor '" + printable(key, true) +
@@ -389,16 +388,30 @@ QParamFile read_qparam_file(const std::string& path) {
         return "tensor '" + printable(at[0], true) + "': \"" + (at.size() == 1 ? "" : "...\": \"") +
                printable(key, true) + "\": appears more than once in the entry; give each key once";
       });
+}
+
+QParamFile read_qparam_json(const std::string& path, const Json& root, QParamDepth depth) {
+  QParamFile file;
+  file.path = path;
+  const auto slash = path.find_last_of('/');
+  file.dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (file.dir == "/") file.dir = "";  // "/" + name must not become "//name"
   if (!root.is_object()) {
-    throw Error(where + ": expected a JSON object mapping tensor names to parameters, found " +
+    throw Error("qparam file '" + path +
+                "': expected a JSON object mapping tensor names to parameters, found " +
                 json_type_name(root));
   }
   NpzCache npz;
+  file.entries.reserve(root.size());
   for (auto it = root.begin(); it != root.end(); ++it) {
-    EntryReader reader(file, it.key(), npz);
+    EntryReader reader(file, it.key(), npz, depth);
     file.entries.push_back(reader.read(it.value()));
   }
   return file;
+}
+
+QParamFile read_qparam_file(const std::string& path, QParamDepth depth) {
+  return read_qparam_json(path, parse_qparam_json(path), depth);
 }
 
 }  // namespace qimplant

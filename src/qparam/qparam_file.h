@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/json_reader.h"
 #include "io/npy.h"
 #include "quant/qtype.h"
 
@@ -51,11 +52,23 @@ struct QParamFile {
   std::string format = "qparam.json";
 };
 
+// How much of each entry is read. Keys: the keys, their dtype and whether they give "value"
+// (value_file set, value left empty); no npy file is opened and no parameter is checked. `names`
+// needs only that, and on a model of 100,000 tensors opening every npy file is most of its time.
+enum class QParamDepth { Full, Keys };
+
 // Throws Error naming qparam.json, the key (tensor name) and the field for every problem.
 // Besides ONE's plain form (npy paths), "scale", "zerop", "min" and "max" may be numbers or
 // arrays of numbers given inline, and any npy path may name a member of an .npz archive as
 // "weights.npz:conv1.weight".
-QParamFile read_qparam_file(const std::string& path);
+QParamFile read_qparam_file(const std::string& path, QParamDepth depth = QParamDepth::Full);
+
+// The two halves of read_qparam_file, for a caller that looks at the parsed text before knowing
+// it is qparam.json (format detection parses it once): the parse, refusing repeated keys in
+// qparam.json's words, and the reading of the parsed root.
+Json parse_qparam_json(const std::string& path);
+QParamFile read_qparam_json(const std::string& path, const Json& root,
+                            QParamDepth depth = QParamDepth::Full);
 
 // The checks read_qparam_file makes on an entry's parameters (scale finite and > 0, zero points
 // in range, equal lengths, quantized_dimension given for per-channel, min <= max, no NaN), for
