@@ -95,6 +95,7 @@ ImplantResult implant(const ImplantOptions& options) {
   std::optional<ModelInfo> restructured;
   if (!plan.structure.empty()) restructured = with_structure(info, plan);
   const ModelInfo& planned = restructured ? *restructured : info;
+  plan.operator_versions = operator_code_versions(planned, plan);
 
   ImplantResult result;
   result.format = info.format;

@@ -393,6 +393,38 @@ struct Expected {
   TensorEdit::Data data = TensorEdit::Data::None;
 };
 
+// The version TFLite's versioning table (tensorflow/lite/tools/versioning/op_version.cc)
+// gives the case's operator with activations of type `act`; the input's is 1.
+int32_t expected_version(const OpCase& c, TensorType act, const std::vector<Expected>& want) {
+  using namespace circle;
+  if (act == TensorType::UInt8) return 1;
+  const bool int8 = act == TensorType::Int8;
+  switch (c.code) {
+    case BuiltinOperator_CONV_2D:
+    case BuiltinOperator_DEPTHWISE_CONV_2D:
+      return int8 ? 3 : 1;  // int16 x int8 has no row of its own
+    case BuiltinOperator_FULLY_CONNECTED:
+      return int8 ? 4 : 1;
+    case BuiltinOperator_ADD:
+      return int8 ? 2 : 1;  // int16 with pot_scale_int16 (the default) has none either
+    case BuiltinOperator_MUL: {
+      if (!int8) return 4;
+      const double ratio =
+          double(want[0].quant.scale[0]) * want[1].quant.scale[0] / want[2].quant.scale[0];
+      return ratio >= 1.0 ? 3 : 2;
+    }
+    case BuiltinOperator_AVERAGE_POOL_2D:
+    case BuiltinOperator_MAX_POOL_2D:
+    case BuiltinOperator_CONCATENATION:
+    case BuiltinOperator_MEAN:
+    case BuiltinOperator_PAD:
+    case BuiltinOperator_SOFTMAX:
+      return int8 ? 2 : 3;
+    default:
+      return 1;
+  }
+}
+
 class OpTest : public ::testing::TestWithParam<OpRun> {
  protected:
   ScratchDir dir;
@@ -693,6 +725,7 @@ TEST_P(OpTest, ImplantsTheListedParametersAndNothingElse) {
       expect["buffers"][t["buffer"].get<int>()]["data"] = e.bytes;
     }
   }
+  expect["operator_codes"][0]["version"] = expected_version(c, at.type, want);
   EXPECT_EQ(got, expect);
   for (const auto& t : got["subgraphs"][0]["tensors"]) {
     EXPECT_NE(t["type"], "FLOAT32") << t;

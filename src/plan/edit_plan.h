@@ -79,7 +79,6 @@ struct StructureEdit {
   struct Operator {
     uint32_t subgraph = 0;
     int32_t builtin_code = 0;
-    int32_t version = 1;
     std::vector<int32_t> inputs, outputs;
     bool prepend = false;  // before every existing operator, else after all of them
     // >= 0: just before this operator of the input model (then `prepend` does not apply).
@@ -112,6 +111,9 @@ struct EditPlan {
   uint32_t appended_buffers = 0;
   // Quantized bytes decided for constant tensors, not yet given a buffer (see place_new_data).
   std::vector<std::pair<TensorRef, BufferContent>> new_data;
+  // The version of each operator code, the appended ones included, once types are decided
+  // (operator_code_versions in plan/structure.h); empty: the input's versions.
+  std::vector<int32_t> operator_versions;
 
   const TensorEdit* find(const TensorRef& ref) const {
     auto it = tensors.find(ref);

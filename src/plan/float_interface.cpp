@@ -18,11 +18,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-// TFLite's op versions for the integer types (1 covers uint8).
-int32_t op_version(int8_t type) {
-  return type == TensorType::UInt8 ? 1 : 2;
-}
-
 }  // namespace
 
 size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const InterfaceTypes& types) {
@@ -131,7 +126,6 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     StructureEdit::Operator op;
     op.subgraph = s;
     op.builtin_code = circle::BuiltinOperator_QUANTIZE;
-    op.version = op_version(st.type);
     op.inputs = {t};
     op.outputs = {q};
     op.prepend = true;
@@ -169,7 +163,6 @@ size_t plan_float_interface(const ModelInfo& model, EditPlan& plan, const Interf
     op.subgraph = s;
     op.builtin_code =
         type == kFloat32 ? circle::BuiltinOperator_DEQUANTIZE : circle::BuiltinOperator_QUANTIZE;
-    op.version = op_version(type == kFloat32 ? st.type : type);
     op.inputs = {q};
     op.outputs = {t};
     op.reason = "--output-type " + want + ": output '" + sg.tensors[t].name + "' is " + want;

@@ -25,11 +25,6 @@ std::string fold_type(const std::string& s) {
   return out;
 }
 
-// TFLite's op versions for the integer types (1 covers uint8), as the float interface uses.
-int32_t op_version(int8_t type) {
-  return type == TensorType::UInt8 ? 1 : 2;
-}
-
 void keep_by_type(const ModelInfo& model, EditPlan& plan, const std::string& item,
                   const MixedPrecisionOptions& options) {
   const std::string want = fold_type(item.substr(3));
@@ -211,12 +206,10 @@ struct SubgraphPlanner {
     return next_tensor++;
   }
 
-  void add_operator(int32_t code, int8_t int_type, int32_t in, int32_t out, uint32_t before,
-                    std::string reason) {
+  void add_operator(int32_t code, int32_t in, int32_t out, uint32_t before, std::string reason) {
     StructureEdit::Operator op;
     op.subgraph = s;
     op.builtin_code = code;
-    op.version = op_version(int_type);
     op.inputs = {in};
     op.outputs = {out};
     op.before = static_cast<int32_t>(before);
@@ -403,10 +396,8 @@ struct SubgraphPlanner {
         const uint32_t first = float_readers[t].front().op;
         int32_t f = float_source_of(t);
         if (f < 0) {
-          const TensorState st = planned_state(current, plan, ref);
-          const int8_t int_type = st.type;
           f = add_tensor(t, name(t) + "_dequantized", kFloat32, QuantParams());
-          add_operator(circle::BuiltinOperator_DEQUANTIZE, int_type, t, f, first,
+          add_operator(circle::BuiltinOperator_DEQUANTIZE, t, f, first,
                        "mixed precision: '" + name(t) + "' (" + type_name(t) +
                            ") is read by float " + op_label(first, true));
         }
@@ -426,7 +417,7 @@ struct SubgraphPlanner {
         e.source = name(t);
         plan.tensors.erase(ref);
         plan.tensors.emplace(TensorRef{s, uint32_t(q)}, std::move(e));
-        add_operator(circle::BuiltinOperator_QUANTIZE, moved.type, t, q, first,
+        add_operator(circle::BuiltinOperator_QUANTIZE, t, q, first,
                      "mixed precision: '" + name(t) + "' stays float32 (" + why_float(t) +
                          ") and is read by quantized " + op_label(first, true));
         for (const Slot& r : quant_readers[t]) rewire(r.op, r.input, q);

@@ -76,13 +76,10 @@ struct Requantizer {
   // QUANTIZE `in` -> `out`, just before operator `before` of the input model, or after every
   // existing operator (ahead of the other appended ones, such as the float interface's
   // DEQUANTIZE of an output) when `before` is past the last.
-  void add_quantize(int32_t in, int32_t out, int8_t type, uint32_t before, std::string reason) {
+  void add_quantize(int32_t in, int32_t out, uint32_t before, std::string reason) {
     StructureEdit::Operator op;
     op.subgraph = s;
     op.builtin_code = circle::BuiltinOperator_QUANTIZE;
-    // tensorflow/lite/tools/versioning/op_version.cc: QUANTIZE is version 2 for an int16
-    // output, 1 for a per-tensor 8-bit one.
-    op.version = type == TensorType::Int16 ? 2 : 1;
     op.inputs = {in};
     op.outputs = {out};
     op.reason = std::move(reason);
@@ -122,7 +119,7 @@ struct Requantizer {
       if (!per_tensor_quantized(t, &in_type, &in_q) || in_type != out_type || in_q == out_q)
         continue;
       const int32_t q = add_tensor(t, name(t) + "_requantized", out_type, out_q, name(t));
-      add_quantize(t, q, out_type, o,
+      add_quantize(t, q, o,
                    "requantize: " + op_label(o) + " copies its " + type_name(out_type) +
                        " inputs as they are (" + target_name(target) + " kernel), and input '" +
                        name(t) + "' has other parameters than output '" + name(outputs[o][0]) +
@@ -144,7 +141,7 @@ struct Requantizer {
       if (!per_tensor_quantized(t, &out_type, &out_q) || out_type != in_type || out_q == in_q)
         continue;
       const int32_t raw = add_tensor(t, name(t) + "_same_scale", in_type, in_q, name(d));
-      add_quantize(raw, t, in_type, o + 1,
+      add_quantize(raw, t, o + 1,
                    "requantize: " + op_label(o) +
                        " passes values through with the input's "
                        "parameters, and output '" +

@@ -28,4 +28,16 @@ ModelInfo with_structure(const ModelInfo& model, const EditPlan& plan);
 // Index in `model.operator_codes` of builtin `code` (no custom code), or -1.
 int32_t find_operator_code(const ModelInfo& model, int32_t code);
 
+// The operator code index of each added operator (by its index in `structure.operators`): the
+// model's code for its builtin when it has one, else a code appended after the model's, in
+// order of first use (`appended` receives those). with_structure and the writer both use it.
+std::vector<uint32_t> added_operator_codes(const ModelInfo& model, const StructureEdit& structure,
+                                           std::vector<OperatorCodeInfo>& appended);
+
+// The version each operator code of `planned` (the model with the plan's structure applied)
+// needs with the plan's types: the larger of its own and each of its operators'
+// operand_version (model/op_version.h), as TFLite's UpdateOpVersion sets it. Custom codes keep
+// theirs.
+std::vector<int32_t> operator_code_versions(const ModelInfo& planned, const EditPlan& plan);
+
 }  // namespace qimplant

@@ -259,15 +259,10 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
 
   // Operator codes for operators the plan adds: reuse the model's, else append new ones.
   const StructureEdit& structure = plan.structure;
-  std::vector<std::pair<int32_t, int32_t>> added_codes;  // builtin code, version
-  auto opcode_index = [&](int32_t code, int32_t version) -> uint32_t {
-    const int32_t existing = find_operator_code(info, code);
-    if (existing >= 0) return static_cast<uint32_t>(existing);
-    for (size_t k = 0; k < added_codes.size(); ++k)
-      if (added_codes[k].first == code)
-        return static_cast<uint32_t>(info.operator_codes.size() + k);
-    added_codes.emplace_back(code, version);
-    return static_cast<uint32_t>(info.operator_codes.size() + added_codes.size() - 1);
+  std::vector<OperatorCodeInfo> added_codes;
+  const std::vector<uint32_t> added_opcode = added_operator_codes(info, structure, added_codes);
+  auto code_version = [&](size_t index, int32_t own) {
+    return index < plan.operator_versions.size() ? plan.operator_versions[index] : own;
   };
 
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<typename S::SubGraph>>> subgraphs_vec;
@@ -298,7 +293,7 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
         if (o.subgraph != s) continue;
         auto& op = added[k];
         op = std::make_unique<typename S::OperatorT>();
-        op->opcode_index = opcode_index(o.builtin_code, o.version);
+        op->opcode_index = added_opcode[k];
         op->inputs = o.inputs;
         op->outputs = o.outputs;
         if (o.builtin_code == static_cast<int32_t>(S::BuiltinOperator::BuiltinOperator_QUANTIZE))
@@ -321,16 +316,18 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
     if (const auto* codes = model->operator_codes()) {
       for (const auto* c : *codes) {
         std::unique_ptr<typename S::OperatorCodeT> t(c->UnPack());
+        t->version = code_version(out.size(), t->version);
         out.push_back(S::OperatorCode::Pack(fbb, t.get()));
       }
     }
-    for (const auto& [code, version] : added_codes) {
+    for (const OperatorCodeInfo& added : added_codes) {
+      const int32_t code = added.builtin_code;
       // Old runtimes read only the one-byte field: fill both, with 127 ("see builtin_code")
       // when the code does not fit.
       typename S::OperatorCodeT t;
       t.builtin_code = static_cast<typename S::BuiltinOperator>(code);
       t.deprecated_builtin_code = static_cast<int8_t>(code < 127 ? code : 127);
-      t.version = version;
+      t.version = code_version(out.size(), added.version);
       out.push_back(S::OperatorCode::Pack(fbb, &t));
     }
     codes_vec = fbb.CreateVector(out);
