@@ -32,12 +32,6 @@ int64_t zero_point_at(const QuantParams& q, size_t i) {
   return i < q.zero_point.size() ? q.zero_point[i] : 0;
 }
 
-// The operand that carries the values of a weighted operator. The property table says input 0
-// for every operator, but TRANSPOSE_CONV's inputs are (output_shape, weights, input, bias).
-int data_input_of(const OperatorInfo& o, const OpProperty& prop) {
-  return o.builtin_code == circle::BuiltinOperator_TRANSPOSE_CONV ? 2 : prop.data_input;
-}
-
 bool close(float a, float b) {
   return std::fabs(double(a) - double(b)) <=
          1e-6 * std::max(std::fabs(double(a)), std::fabs(double(b)));
@@ -92,12 +86,7 @@ struct Checker {
     op = &o;
     const OpProperty* prop = op_property(o.builtin_code);
     if (prop && (prop->float_input_ok || prop->float_output_ok)) return;  // QUANTIZE/DEQUANTIZE
-    auto is_index = [&](size_t i) {
-      // TRANSPOSE_CONV's output_shape operand is missing from the table's index operands.
-      if (o.builtin_code == circle::BuiltinOperator_TRANSPOSE_CONV && i == 0) return true;
-      return prop && std::find(prop->index_inputs.begin(), prop->index_inputs.end(), int(i)) !=
-                         prop->index_inputs.end();
-    };
+    auto is_index = [&](size_t i) { return prop && prop->is_index_input(i); };
 
     // Activation operands: everything but weights, biases and index operands.
     std::vector<int32_t> acts;
@@ -238,7 +227,7 @@ struct Checker {
             "biases are symmetric: expected zero point 0, found " + std::to_string(z));
         break;
       }
-    const int data = data_input_of(o, prop);
+    const int data = prop.data_input;
     if (data >= int(o.inputs.size()) || o.inputs[data] < 0) return;
     const int32_t it = o.inputs[data];
     const View in = view(it);
@@ -315,7 +304,7 @@ struct Checker {
       os << "give per-tensor weights";
     }
     std::vector<int32_t> named{wt};
-    const int data = data_input_of(o, prop);
+    const int data = prop.data_input;
     if (data < int(o.inputs.size()) && o.inputs[data] >= 0) named.push_back(o.inputs[data]);
     add(eight ? Severity::Error : Severity::Warning, "weight-type", named, os.str());
   }

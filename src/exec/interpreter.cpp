@@ -21,9 +21,7 @@ bool all_float(const Node& node, const std::vector<const Value*>& inputs,
   const OpProperty* property = op_property(node.code);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i]) continue;
-    const bool index =
-        property && std::find(property->index_inputs.begin(), property->index_inputs.end(),
-                              static_cast<int>(i)) != property->index_inputs.end();
+    const bool index = property && property->is_index_input(i);
     if (!index && !(inputs[i]->type == TensorType::Float32)) return false;
   }
   for (const Value* v : outputs)

@@ -977,17 +977,16 @@ Kernel find_generic_kernel(const Node& node, const std::vector<const Value*>& in
   if (element_size(in.type) == 0) return nullptr;
   for (const Value* out : outputs)
     if (!out || !same_params(*out, in)) return nullptr;
-  if (node.code == kConcatenation || node.code == kPack) {
-    if (node.options.activation != Activation::None) return nullptr;
+  // These kernels only move values: a fused activation (CONCATENATION's) would change them.
+  if (node.options.activation != Activation::None) return nullptr;
+  if (!property) return kernel;
+  if (property->inputs_share_output) {
     for (const Value* v : inputs)
       if (!v || !same_params(*v, *outputs[0])) return nullptr;
   }
-  if (node.code == kPadV2 && inputs.size() > 2 && inputs[2] && !same_params(*inputs[2], in))
-    return nullptr;
-  // Padding fills with the zero point, which must be one value.
-  if ((node.code == kPad || node.code == kPadV2 || node.code == kSpaceToBatchNd) &&
-      in.quant.zero_point.size() > 1)
-    return nullptr;
+  for (int i : property->share_data_input)
+    if (size_t(i) < inputs.size() && inputs[i] && !same_params(*inputs[i], in)) return nullptr;
+  if (property->pads_with_zero_point && in.quant.zero_point.size() > 1) return nullptr;
   return kernel;
 }
 

@@ -1,5 +1,6 @@
 #include "model/op_properties.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "schema/circle_generated.h"
@@ -146,6 +147,9 @@ std::unordered_map<int32_t, OpProperty> make_table() {
     // taken to copy: no rescaling listed for ONE.
     if (r.code == BuiltinOperator_CONCATENATION) r.tflite.rescales_inputs = {TensorType::UInt8};
     if (r.code == BuiltinOperator_PADV2) r.share_data_input = {2};
+    if (r.code == BuiltinOperator_PAD || r.code == BuiltinOperator_PADV2 ||
+        r.code == BuiltinOperator_SPACE_TO_BATCH_ND)
+      r.pads_with_zero_point = true;
     // TRANSPOSE_CONV takes (output_shape, weights, input, bias).
     if (r.code == BuiltinOperator_TRANSPOSE_CONV) {
       r.data_input = 2;
@@ -177,6 +181,10 @@ std::unordered_map<int32_t, OpProperty> make_table() {
 }
 
 }  // namespace
+
+bool OpProperty::is_index_input(size_t i) const {
+  return std::find(index_inputs.begin(), index_inputs.end(), int(i)) != index_inputs.end();
+}
 
 const WeightTypeRule* OpProperty::weight_rule(Target target, int8_t activation) const {
   for (const WeightTypeRule& r : kernel(target).weight_types)

@@ -57,6 +57,9 @@ struct OpProperty {
   bool inputs_share_output = false;
   // Inputs that must carry the data input's parameters (PADV2's pad value).
   std::vector<int> share_data_input;
+  // The output's new elements are the data input's zero point (PAD, SPACE_TO_BATCH_ND; PADV2's
+  // pad value shares the data input's parameters), so that zero point must be one value.
+  bool pads_with_zero_point = false;
   // A float tensor may legitimately enter (QUANTIZE) or leave (DEQUANTIZE) this operator.
   bool float_input_ok = false;
   bool float_output_ok = false;
@@ -72,6 +75,8 @@ struct OpProperty {
   const TargetKernel& kernel(Target target) const {
     return target == Target::TFLite ? tflite : one;
   }
+  // Whether input `i` is a shape / axis / index operand.
+  bool is_index_input(size_t i) const;
   // The row for `activation` on `target`, or nullptr when the table has none.
   const WeightTypeRule* weight_rule(Target target, int8_t activation) const;
   // Whether `target`'s kernel requantizes inputs of type `type` whose parameters differ from

@@ -100,13 +100,6 @@ void keep_by_name(const ModelInfo& model, EditPlan& plan, const TensorResolver& 
   }
 }
 
-// Whether input `i` of `op` is a shape / axis / index operand (never quantized).
-bool is_index_slot(const OperatorInfo& op, const OpProperty* prop, size_t i) {
-  if (op.builtin_code == circle::BuiltinOperator_TRANSPOSE_CONV && i == 0) return true;
-  return prop && std::find(prop->index_inputs.begin(), prop->index_inputs.end(), int(i)) !=
-                     prop->index_inputs.end();
-}
-
 enum class Mode { Neutral, Float, Quantized, Conversion };
 
 struct Slot {
@@ -252,7 +245,7 @@ struct SubgraphPlanner {
       // No float32 outputs (ARG_MAX, SHAPE, comparisons): its run-time inputs decide.
       for (size_t i = 0; i < inputs[o].size(); ++i) {
         const int32_t t = inputs[o][i];
-        if (!compute(t) || constant(t) || is_index_slot(ops[o], prop, i)) continue;
+        if (!compute(t) || constant(t) || (prop && prop->is_index_input(i))) continue;
         if (stays_float(t)) {
           modes[o] = Mode::Float;
           reason_tensor[o] = t;
@@ -366,7 +359,7 @@ struct SubgraphPlanner {
       const OpProperty* prop = op_property(ops[o].builtin_code);
       for (uint32_t i = 0; i < inputs[o].size(); ++i) {
         const int32_t t = inputs[o][i];
-        if (!compute(t) || is_index_slot(ops[o], prop, i)) continue;
+        if (!compute(t) || (prop && prop->is_index_input(i))) continue;
         (modes[o] == Mode::Float ? float_readers : quant_readers)[t].push_back({o, i});
       }
     }
