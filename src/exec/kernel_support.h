@@ -70,6 +70,16 @@ using Shape = std::vector<int32_t>;
 [[noreturn]] void fail(const Node& node, const std::string& message);
 std::string type_str(int8_t type);  // "INT8"
 
+// TFLite's output size and leading padding for one spatial dimension under the node's SAME /
+// VALID padding (the float and the integer kernels alike). Refuses a stride, dilation or filter
+// below 1 and a padded extent past int32, naming `what` ("height", "width").
+struct Spatial {
+  int32_t out = 0;
+  int32_t pad = 0;
+};
+Spatial spatial(const Node& node, const char* what, int32_t in, int32_t filter, int32_t stride,
+                int32_t dilation);
+
 struct KernelEntry {
   int32_t code;
   Kernel kernel;

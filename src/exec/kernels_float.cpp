@@ -91,37 +91,6 @@ Clamp activation(const Node& node) {
   }
 }
 
-// TFLite's output size and leading padding for one spatial dimension.
-struct Spatial {
-  int32_t out = 0;
-  int32_t pad = 0;
-};
-
-Spatial spatial(const Node& node, const char* what, int32_t in, int32_t filter, int32_t stride,
-                int32_t dilation) {
-  if (stride < 1 || dilation < 1 || filter < 1) {
-    fail(node, std::string(what) + ": stride " + std::to_string(stride) + ", dilation " +
-                   std::to_string(dilation) + " and filter size " + std::to_string(filter) +
-                   " must all be >= 1");
-  }
-  // In int64: a stride or dilation near 2^31 would overflow these sums in int32.
-  const int64_t effective = int64_t(filter - 1) * dilation + 1;
-  int64_t out = node.options.padding == Padding::Same ? (int64_t(in) + stride - 1) / stride
-                                                      : (int64_t(in) - effective + stride) / stride;
-  if (out < 0) out = 0;
-  const int64_t total = std::max<int64_t>((out - 1) * stride + effective - in, 0);
-  // The kernels index the padded extent in int32.
-  if ((out - 1) * stride + effective > INT32_MAX) {
-    fail(node, std::string(what) + ": stride " + std::to_string(stride) + ", dilation " +
-                   std::to_string(dilation) + " and filter size " + std::to_string(filter) +
-                   " span more than " + std::to_string(INT32_MAX) + " elements");
-  }
-  Spatial s;
-  s.out = static_cast<int32_t>(out);
-  s.pad = static_cast<int32_t>(total / 2);
-  return s;
-}
-
 // ---------------------------------------------------------------------------------------------
 // CONV_2D (grouped when the filter has fewer input channels) and DEPTHWISE_CONV_2D.
 

@@ -427,29 +427,6 @@ OutputStage output_stage(const Node& node, TensorQuant in, const ChannelQuant& w
   return s;
 }
 
-// TFLite's output size and leading padding for one spatial dimension.
-struct Window {
-  int32_t out = 0, pad = 0;
-};
-
-// In int64, then refused when the padded extent does not fit int32, which the kernels index in.
-Window window(const Node& node, Padding padding, int32_t in, int32_t filter, int32_t stride,
-              int32_t dilation) {
-  const int64_t effective = int64_t(filter - 1) * dilation + 1;
-  int64_t out = padding == Padding::Same ? (int64_t(in) + stride - 1) / stride
-                                         : (int64_t(in) + stride - effective) / stride;
-  const int64_t total = std::max<int64_t>(0, (out - 1) * stride + effective - in);
-  Window w;
-  if ((out - 1) * stride + effective > INT32_MAX) {
-    fail(node, "stride " + std::to_string(stride) + ", dilation " + std::to_string(dilation) +
-                   " and filter size " + std::to_string(filter) + " span more than " +
-                   std::to_string(INT32_MAX) + " elements");
-  }
-  w.out = static_cast<int32_t>(out);
-  w.pad = static_cast<int32_t>(total / 2);
-  return w;
-}
-
 void check_geometry(const Node& node) {
   const OpOptions& o = node.options;
   if (o.stride_h < 1 || o.stride_w < 1 || o.dilation_h < 1 || o.dilation_w < 1) {
@@ -478,8 +455,8 @@ void conv_2d(const Node& node, const Inputs& inputs, Outputs& outputs) {
   }
   const int32_t groups = ic / wic, oc_per_group = oc / groups;
   const OpOptions& o = node.options;
-  const Window wy = window(node, o.padding, ih, kh, o.stride_h, o.dilation_h);
-  const Window wx = window(node, o.padding, iw, kw, o.stride_w, o.dilation_w);
+  const Spatial wy = spatial(node, "height", ih, kh, o.stride_h, o.dilation_h);
+  const Spatial wx = spatial(node, "width", iw, kw, o.stride_w, o.dilation_w);
   expect_shape(node, out, {batches, wy.out, wx.out, oc});
 
   const TensorQuant iq = per_tensor(node, in.label, *in);
@@ -545,8 +522,8 @@ void depthwise_conv_2d(const Node& node, const Inputs& inputs, Outputs& outputs)
                    " weight channels / " + std::to_string(ic) + " input channels");
   }
   const OpOptions& o = node.options;
-  const Window wy = window(node, o.padding, ih, kh, o.stride_h, o.dilation_h);
-  const Window wx = window(node, o.padding, iw, kw, o.stride_w, o.dilation_w);
+  const Spatial wy = spatial(node, "height", ih, kh, o.stride_h, o.dilation_h);
+  const Spatial wx = spatial(node, "width", iw, kw, o.stride_w, o.dilation_w);
   expect_shape(node, out, {batches, wy.out, wx.out, oc});
 
   const TensorQuant iq = per_tensor(node, in.label, *in);
@@ -795,8 +772,8 @@ void pool(const Node& node, const Inputs& inputs, Outputs& outputs, bool average
                    "; expected all >= 1");
   }
   const int32_t batches = in->shape[0], ih = in->shape[1], iw = in->shape[2], ch = in->shape[3];
-  const Window wy = window(node, o.padding, ih, o.filter_h, o.stride_h, 1);
-  const Window wx = window(node, o.padding, iw, o.filter_w, o.stride_w, 1);
+  const Spatial wy = spatial(node, "height", ih, o.filter_h, o.stride_h, 1);
+  const Spatial wx = spatial(node, "width", iw, o.filter_w, o.stride_w, 1);
   expect_shape(node, out, {batches, wy.out, wx.out, ch});
   const TensorQuant iq = per_tensor(node, in.label, *in);
   const TensorQuant oq = per_tensor(node, out.label, *out.v);
