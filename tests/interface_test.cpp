@@ -18,28 +18,6 @@ class InterfaceTest : public ::testing::TestWithParam<Format> {
   ScratchDir dir;
 };
 
-// Two inputs, two outputs: a = x + y, b = x * y (int8 everywhere).
-ModelBuilder two_by_two(Format f) {
-  ModelBuilder b(f);
-  const int32_t x = b.tensor("x", {1, 4});
-  const int32_t y = b.tensor("y", {1, 4});
-  const int32_t a = b.tensor("a", {1, 4});
-  const int32_t m = b.tensor("m", {1, 4});
-  b.op(circle::BuiltinOperator_ADD, {x, y}, {a});
-  b.op(circle::BuiltinOperator_MUL, {x, y}, {m});
-  b.inputs({x, y});
-  b.outputs({a, m});
-  b.signature("serving_default", {{"x", x}, {"y", y}}, {{"a", a}, {"m", m}});
-  return b;
-}
-
-std::vector<QParamSpec> two_by_two_qparams() {
-  return {{"x", "int8", {0.1f}, {1}},
-          {"y", "int8", {0.2f}, {2}},
-          {"a", "int8", {0.3f}, {3}},
-          {"m", "int8", {0.4f}, {4}}};
-}
-
 TEST_P(InterfaceTest, FloatInputsAndOutputsGetQuantizeAndDequantize) {
   const std::string model = dir.file("in" + ext());
   two_by_two(GetParam()).save(model);

@@ -189,23 +189,11 @@ TEST_P(OpVersionImplant, Int8ConvRaisedUint8ConvKept) {
 // Inserted operators get the version of what they convert: QUANTIZE to int8 1, DEQUANTIZE
 // from int8 2; the int8 ADD and MUL they feed 2.
 TEST_P(OpVersionImplant, InsertedConversionsAndTheirReaders) {
-  ModelBuilder b(GetParam());
-  const int32_t x = b.tensor("x", {1, 4});
-  const int32_t y = b.tensor("y", {1, 4});
-  const int32_t a = b.tensor("a", {1, 4});
-  const int32_t m = b.tensor("m", {1, 4});
-  b.op(circle::BuiltinOperator_ADD, {x, y}, {a});
-  b.op(circle::BuiltinOperator_MUL, {x, y}, {m});
-  b.inputs({x, y});
-  b.outputs({a, m});
   const std::string model = dir.file("in" + ext());
-  b.save(model);
+  two_by_two(GetParam()).save(model);
   ImplantOptions o;
   o.input = model;
-  o.qparam = write_qparams(dir.path(), {{"x", "int8", {0.1f}, {1}},
-                                        {"y", "int8", {0.2f}, {2}},
-                                        {"a", "int8", {0.3f}, {3}},
-                                        {"m", "int8", {0.4f}, {4}}});
+  o.qparam = write_qparams(dir.path(), two_by_two_qparams());
   o.output = dir.file("out" + ext());
   o.target = Target::TFLite;
   o.interface.inputs = {"float32"};

@@ -19,4 +19,8 @@ std::vector<QParamSpec> conv2d_qparams_one_readme();
 // The same without the bias entry: q-implant derives it.
 std::vector<QParamSpec> conv2d_qparams_derived_bias();
 
+// Two inputs, two outputs: a = x + y, m = x * y, with a signature; int8 parameters for all four.
+ModelBuilder two_by_two(Format format);
+std::vector<QParamSpec> two_by_two_qparams();
+
 }  // namespace qimplant::test
