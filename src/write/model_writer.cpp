@@ -183,6 +183,17 @@ void patch_offsets(flatbuffers::DetachedBuffer& fb, const std::vector<Placement>
   }
 }
 
+// An added tensor as the plan describes it (StructureEdit::Tensor::info); an edit of it follows.
+template <Format F>
+void set_type(typename Schema<F>::TensorT& t, int8_t type, const QuantParams& quant) {
+  t.type = static_cast<decltype(t.type)>(type);
+  if (quant.empty()) return;
+  t.quantization.reset(new typename Schema<F>::QuantizationParametersT());
+  t.quantization->scale = quant.scale;
+  t.quantization->zero_point = quant.zero_point;
+  t.quantization->quantized_dimension = quant.quantized_dimension;
+}
+
 template <Format F>
 void apply_edit(typename Schema<F>::TensorT& t, const TensorEdit& e) {
   t.type = static_cast<decltype(t.type)>(e.type);
@@ -276,6 +287,7 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
         nt->name = t.info.name;
         nt->shape = t.info.shape;
         nt->buffer = 0;
+        set_type<F>(*nt, t.info.type, t.info.quant);
         sg->tensors.push_back(std::move(nt));
       }
       for (auto it = plan.tensors.lower_bound({s, 0});
