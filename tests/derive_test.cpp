@@ -10,14 +10,14 @@
 #include "model/model_file.h"
 #include "schema/circle_generated.h"
 #include "support/fixtures.h"
+#include "support/format_test.h"
 #include "util/error.h"
 
 namespace qimplant::test {
 namespace {
 
-class DeriveTest : public ::testing::TestWithParam<Format> {
+class DeriveTest : public FormatTest {
  protected:
-  std::string ext() const { return GetParam() == Format::Circle ? ".circle" : ".tflite"; }
   ImplantOptions options(const ModelBuilder& b, const std::vector<QParamSpec>& specs) {
     const std::string model = dir.file("in" + ext());
     b.save(model);
@@ -31,7 +31,6 @@ class DeriveTest : public ::testing::TestWithParam<Format> {
     implant(o);
     return ModelFile::open(o.output);
   }
-  ScratchDir dir;
 };
 
 template <typename T>

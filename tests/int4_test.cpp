@@ -16,6 +16,7 @@
 #include "quant/pack4.h"
 #include "quant/qtype.h"
 #include "schema/circle_generated.h"
+#include "support/format_test.h"
 #include "support/model_builder.h"
 #include "support/test_util.h"
 #include "util/error.h"
@@ -121,10 +122,8 @@ TEST(Pack4, TypeTable) {
 // ---------------------------------------------------------------------------------------------
 // Implanting
 
-class Int4Implant : public ::testing::TestWithParam<Format> {
+class Int4Implant : public FormatTest {
  protected:
-  std::string ext() const { return GetParam() == Format::Circle ? ".circle" : ".tflite"; }
-
   // FULLY_CONNECTED: in [1, 3] x w [3, 3] -> out [1, 3]; w holds `w` as float.
   ImplantOptions options(const std::vector<float>& w, const std::vector<QParamSpec>& wspec,
                          bool in_and_out = true) {
@@ -168,8 +167,6 @@ class Int4Implant : public ::testing::TestWithParam<Format> {
     const BufferInfo& b = m.info().buffers[t.buffer];
     return std::vector<uint8_t>(b.data, b.data + b.size);
   }
-
-  ScratchDir dir;
 };
 
 const std::vector<float> kW{0.5f, -1.0f, 3.5f, -4.0f, 100.0f, -100.0f, 0.25f, 1.5f, -2.5f};

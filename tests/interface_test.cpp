@@ -6,17 +6,13 @@
 #include "model/model_file.h"
 #include "schema/circle_generated.h"
 #include "support/fixtures.h"
+#include "support/format_test.h"
 #include "util/error.h"
 
 namespace qimplant::test {
 namespace {
 
-class InterfaceTest : public ::testing::TestWithParam<Format> {
- protected:
-  std::string ext() const { return GetParam() == Format::Circle ? ".circle" : ".tflite"; }
-  std::string schema() const { return format_name(GetParam()); }
-  ScratchDir dir;
-};
+using InterfaceTest = FormatTest;
 
 TEST_P(InterfaceTest, FloatInputsAndOutputsGetQuantizeAndDequantize) {
   const std::string model = dir.file("in" + ext());

@@ -10,6 +10,7 @@
 #include "report/report.h"
 #include "schema/circle_generated.h"
 #include "support/fixtures.h"
+#include "support/format_test.h"
 #include "util/error.h"
 
 namespace qimplant::test {
@@ -17,11 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-class MixedTest : public ::testing::TestWithParam<Format> {
+class MixedTest : public FormatTest {
  protected:
-  std::string ext() const { return GetParam() == Format::Circle ? ".circle" : ".tflite"; }
-  std::string schema() const { return format_name(GetParam()); }
-
   ImplantOptions options(const ModelBuilder& b, const std::vector<QParamSpec>& q) {
     ImplantOptions o;
     o.input = dir.file("in" + ext());
@@ -50,8 +48,6 @@ class MixedTest : public ::testing::TestWithParam<Format> {
     for (const auto& f : check_rules(m->info(), EditPlan(), target))
       EXPECT_NE(f.severity, Severity::Error) << describe_finding(m->info(), f);
   }
-
-  ScratchDir dir;
 };
 
 json read_json(const std::string& path) {

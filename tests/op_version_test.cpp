@@ -11,6 +11,7 @@
 #include "plan/structure.h"
 #include "schema/circle_generated.h"
 #include "support/fixtures.h"
+#include "support/format_test.h"
 
 namespace qimplant::test {
 namespace {
@@ -158,12 +159,7 @@ int32_t code_version(const nlohmann::json& model, const std::string& op) {
   return 0;
 }
 
-class OpVersionImplant : public ::testing::TestWithParam<Format> {
- protected:
-  std::string ext() const { return GetParam() == Format::Circle ? ".circle" : ".tflite"; }
-  std::string schema() const { return format_name(GetParam()); }
-  ScratchDir dir;
-};
+using OpVersionImplant = FormatTest;
 
 TEST_P(OpVersionImplant, Int8ConvRaisedUint8ConvKept) {
   const std::string model = dir.file("in" + ext());
