@@ -7,7 +7,7 @@
 
 #include "fuzz_support.h"
 #include "match/source_graph.h"
-#include "plan/key_match.h"
+#include "resolve/key_match.h"
 #include "qparam/param_source.h"
 #include "qparam/qparam_file.h"
 #include "util/error.h"

@@ -6,7 +6,7 @@
 
 #include "implant.h"
 #include "model/model_file.h"
-#include "plan/key_match.h"
+#include "resolve/key_match.h"
 #include "qparam/qparam_file.h"
 #include "schema/circle_generated.h"
 #include "support/fixtures.h"

@@ -11,7 +11,7 @@
 #include "match/source_graph.h"
 #include "match/structure_match.h"
 #include "model/model_file.h"
-#include "plan/key_match.h"
+#include "resolve/key_match.h"
 #include "schema/circle_generated.h"
 #include "support/model_builder.h"
 #include "support/test_util.h"

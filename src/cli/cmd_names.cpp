@@ -1,7 +1,7 @@
 // `q-implant names model qparam.json [--name-map map.json] [--match structure [--write-map m]]`:
 // what each qparam.json key resolves to (with the structure match's reason), and the closest
 // model names for those that do not. Writes nothing but --write-map; exit 1 when any key does
-// not resolve. Matching is src/plan/key_match; this file only prints it. qparam.json is read
+// not resolve. Matching is src/resolve/key_match; this file only prints it. qparam.json is read
 // for its keys only (QParamDepth::Keys): its npy files are the implant's and `check`'s to read.
 #include <iostream>
 #include <memory>
@@ -15,7 +15,7 @@
 #include "io/atomic_file.h"
 #include "match/structure_match.h"
 #include "model/model_file.h"
-#include "plan/key_match.h"
+#include "resolve/key_match.h"
 #include "qparam/param_source.h"
 #include "util/error.h"
 

@@ -6,7 +6,7 @@
 #include "io/atomic_file.h"
 #include "io/npy.h"
 #include "model/model_file.h"
-#include "plan/resolve.h"
+#include "resolve/resolve.h"
 #include "qparam/min_max.h"
 #include "qparam/value_layout.h"
 #include "util/error.h"

@@ -12,7 +12,7 @@
 
 #include "model/schema.h"
 #include "model/shape.h"
-#include "plan/key_match.h"
+#include "resolve/key_match.h"
 #include "util/error.h"
 #include "util/similar.h"
 

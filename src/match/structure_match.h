@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "match/source_graph.h"
+#include "model/model.h"
 #include "model/model_file.h"
-#include "plan/key_match.h"
-#include "plan/resolve.h"
 #include "qparam/qparam_file.h"
+#include "resolve/key_match.h"
 
 namespace qimplant {
 

@@ -74,6 +74,16 @@ struct BufferInfo {
   bool external = false;
 };
 
+// One tensor of a model: its subgraph and its index there.
+struct TensorRef {
+  uint32_t subgraph = 0;
+  uint32_t tensor = 0;
+  bool operator==(const TensorRef& o) const { return subgraph == o.subgraph && tensor == o.tensor; }
+  bool operator<(const TensorRef& o) const {
+    return subgraph != o.subgraph ? subgraph < o.subgraph : tensor < o.tensor;
+  }
+};
+
 struct ModelInfo {
   Format format = Format::Circle;
   uint32_t version = 0;

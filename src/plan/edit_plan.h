@@ -13,7 +13,6 @@
 
 #include "io/npy.h"
 #include "model/model.h"
-#include "plan/resolve.h"
 #include "quant/quantize.h"
 
 namespace qimplant {

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "model/op_properties.h"
-#include "plan/resolve.h"
+#include "resolve/resolve.h"
 #include "plan/structure.h"
 #include "schema/circle_generated.h"
 #include "util/error.h"

@@ -24,7 +24,7 @@
 
 #include "model/model.h"
 #include "plan/edit_plan.h"
-#include "plan/key_match.h"
+#include "resolve/key_match.h"
 
 namespace qimplant {
 

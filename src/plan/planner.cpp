@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "model/shape.h"
-#include "plan/key_match.h"
+#include "resolve/key_match.h"
 #include "qparam/min_max.h"
 #include "qparam/value_layout.h"
 #include "util/error.h"
@@ -72,7 +72,7 @@ struct Planner {
     }
   }
 
-  // `ref` is one of the tensors the entry's key claims (see plan/key_match.h).
+  // `ref` is one of the tensors the entry's key claims (see resolve/key_match.h).
   void plan_entry(const QParamEntry& given, const TensorRef& ref) {
     const TensorInfo& t = model.tensor(ref.subgraph, ref.tensor);
     // "min" / "max": the scale and zero point depend on whether this tensor is a constant.

@@ -10,7 +10,7 @@
 
 #include "model/model.h"
 #include "plan/edit_plan.h"
-#include "plan/key_match.h"
+#include "resolve/key_match.h"
 #include "qparam/qparam_file.h"
 #include "quant/quantize.h"
 #include "rules/target.h"
@@ -21,7 +21,7 @@ namespace qimplant {
 
 struct PlanOptions {
   Rounding rounding = Rounding::HalfToEven;
-  // Applied to qparam.json keys before lookup; keys may also be patterns (plan/key_match.h).
+  // Applied to qparam.json keys before lookup; keys may also be patterns (resolve/key_match.h).
   const NameMap* name_map = nullptr;
   // Whose nudging turns qparam.json "min" / "max" into parameters; default: by the format.
   std::optional<Target> target;

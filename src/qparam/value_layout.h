@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "model/model.h"
-#include "plan/resolve.h"
 #include "qparam/qparam_file.h"
 
 namespace qimplant {

@@ -1,4 +1,4 @@
-#include "plan/resolve.h"
+#include "resolve/resolve.h"
 
 #include <algorithm>
 

@@ -16,15 +16,6 @@
 
 namespace qimplant {
 
-struct TensorRef {
-  uint32_t subgraph = 0;
-  uint32_t tensor = 0;
-  bool operator==(const TensorRef& o) const { return subgraph == o.subgraph && tensor == o.tensor; }
-  bool operator<(const TensorRef& o) const {
-    return subgraph != o.subgraph ? subgraph < o.subgraph : tensor < o.tensor;
-  }
-};
-
 // Which tensors suggestions for an unknown key are drawn from: a key whose entry has "value"
 // describes a constant, one without an activation (a non-constant tensor; when the key looks like
 // a graph input, "quant", "input", "*stub*", ..., the graph inputs come first), unless it is

@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "model/model.h"
-#include "plan/resolve.h"
 #include "qparam/qparam_file.h"
+#include "resolve/resolve.h"
 
 namespace qimplant {
 

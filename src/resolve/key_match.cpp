@@ -1,4 +1,4 @@
-#include "plan/key_match.h"
+#include "resolve/key_match.h"
 
 #include <pthread.h>
 
