@@ -35,4 +35,25 @@ int32_t multiply_by_quantized_multiplier(int32_t x, QuantizedMultiplier m);
 // The 64-bit accumulator form TFLite uses for 16-bit activations.
 int32_t multiply_by_quantized_multiplier(int64_t x, QuantizedMultiplier m);
 
+// int32 arithmetic that wraps like TFLite's on two's-complement hardware, without undefined
+// behaviour.
+int32_t wrap_add(int32_t a, int32_t b);
+int32_t wrap_sub(int32_t a, int32_t b);
+int32_t wrap_mul(int32_t a, int32_t b);
+
+// gemmlowp's fixed-point functions on raw int32 values with `integer_bits` integer bits
+// (Q(ib).(31-ib)), bit-exact: what SOFTMAX, LOGISTIC and TANH need.
+int32_t fmul(int32_t a, int32_t b);  // the Q31 product (saturating rounding doubling high mul)
+// Changes the integer bits of a raw value from `from` to `to` (saturating, or rounding).
+int32_t rescale(int32_t x, int from, int to);
+// exp(a) for a <= 0 in Q(integer_bits); Q0.31 result.
+int32_t exp_on_negative_values(int32_t a, int integer_bits);
+// 1 / (1 + a) for a in [0, 1) in Q0.31; Q0.31 result.
+int32_t one_over_one_plus_x_for_x_in_0_1(int32_t a);
+// tanh and logistic of a Q(integer_bits) value; Q0.31 results.
+int32_t fixed_tanh(int32_t a, int integer_bits);
+int32_t fixed_logistic(int32_t a, int integer_bits);
+// TFLite's CalculateInputRadius.
+int32_t input_radius(int integer_bits, int left_shift, int total_bits);
+
 }  // namespace qimplant::exec
