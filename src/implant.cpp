@@ -100,6 +100,13 @@ ImplantResult implant(const ImplantOptions& options) {
   ImplantResult result;
   result.format = info.format;
   result.subgraph_count = info.subgraphs.size();
+  for (uint32_t i = 0; i < info.operator_codes.size(); ++i) {
+    if (plan.operator_versions[i] <= info.operator_codes[i].version) continue;
+    OperatorInfo op;
+    op.opcode_index = i;
+    result.version_changes.push_back(
+        {i, operator_name(info, op), info.operator_codes[i].version, plan.operator_versions[i]});
+  }
   // Mixed precision leaves float tensors only around float operators; anything else is a bug
   // this check still catches.
   const auto float_findings = find_float_tensors(planned, plan, is_mixed);

@@ -88,12 +88,21 @@ struct InsertedOperator {
   std::string reason;
 };
 
+// An operator code whose version the implant raised for its operators' new operand types
+// (TFLite's versioning table, model/op_version.h).
+struct VersionChange {
+  uint32_t code_index = 0;  // in the model's operator codes
+  std::string op;           // "CONV_2D"
+  int32_t from = 1, to = 1;
+};
+
 struct ImplantResult {
   Format format = Format::Circle;
   std::vector<ChangeRecord> changes;  // model order
   // Tensors that stay float32 (mixed precision: allow_float or keep_float), with the reason.
   std::vector<FloatFinding> float_tensors;
   std::vector<InsertedOperator> inserted_operators;  // output order
+  std::vector<VersionChange> version_changes;        // operator code order
   size_t float_operators = 0;                        // input operators that run in float
   Target target = Target::ONE;
   std::vector<Finding> findings;  // rule check: warnings, and errors when forced

@@ -9,9 +9,11 @@
 #include "model/op_version.h"
 #include "model/tensor_type.h"
 #include "plan/structure.h"
+#include "report/report.h"
 #include "schema/circle_generated.h"
 #include "support/fixtures.h"
 #include "support/format_test.h"
+#include "support/tools_support.h"
 
 namespace qimplant::test {
 namespace {
@@ -168,7 +170,7 @@ TEST_P(OpVersionImplant, Int8ConvRaisedUint8ConvKept) {
   o.input = model;
   o.output = dir.file("u8" + ext());
   o.qparam = write_qparams(dir.path(), conv2d_qparams());
-  implant(o);
+  EXPECT_TRUE(implant(o).version_changes.empty());
   EXPECT_EQ(code_version(decode_with_flatc(o.output, schema()), "CONV_2D"), 1);
 
   const std::string int8_dir = dir.file("int8");
@@ -178,8 +180,22 @@ TEST_P(OpVersionImplant, Int8ConvRaisedUint8ConvKept) {
       {{"ifm", "int8", {0.1f}, {0}}, {"ker", "int8", {0.01f}, {0}}, {"ofm", "int8", {0.2f}, {0}}});
   o.output = dir.file("i8" + ext());
   o.target = Target::TFLite;
-  implant(o);
+  const ImplantResult r = implant(o);
   EXPECT_EQ(code_version(decode_with_flatc(o.output, schema()), "CONV_2D"), 3);
+  ASSERT_EQ(r.version_changes.size(), 1u) << "the change is reported";
+  EXPECT_EQ(r.version_changes[0].code_index, 0u);
+  EXPECT_EQ(r.version_changes[0].op, "CONV_2D");
+  EXPECT_EQ(r.version_changes[0].from, 1);
+  EXPECT_EQ(r.version_changes[0].to, 3);
+  const auto report = implant_report(o, r);
+  ASSERT_EQ(report["operator_versions"].size(), 1u);
+  EXPECT_EQ(report["operator_versions"][0]["operator"], "CONV_2D");
+  EXPECT_EQ(report["operator_versions"][0]["from"], 1);
+  EXPECT_EQ(report["operator_versions"][0]["to"], 3);
+  const ToolRun run = run_tool(shell_quote(model) + " " + shell_quote(o.qparam) + " " +
+                               shell_quote(dir.file("cli" + ext())) + " --rules tflite -v");
+  EXPECT_EQ(run.status, 0) << run;
+  EXPECT_TRUE(contains(run.out, "version  CONV_2D (operator code 0): 1 -> 3")) << run;
 }
 
 // Inserted operators get the version of what they convert: QUANTIZE to int8 1, DEQUANTIZE

@@ -63,6 +63,11 @@ void print_result(const qimplant::ImplantOptions& o, const qimplant::ImplantResu
     for (const auto& t : op.outputs) std::cout << " '" << t << "'";
     std::cout << " [" << op.reason << "]\n";
   }
+  for (const auto& v : r.version_changes) {
+    if (!verbose) break;
+    std::cout << "  version  " << v.op << " (operator code " << v.code_index << "): " << v.from
+              << " -> " << v.to << " [TFLite's versioning table for the new operand types]\n";
+  }
   std::cout << qimplant::summary_line(o, r) << "\n";
 }
 

@@ -89,6 +89,11 @@ ordered_json implant_report(const ImplantOptions& options, const ImplantResult& 
     operators.push_back(std::move(j));
   }
   r["operators"] = std::move(operators);
+  ordered_json versions = ordered_json::array();
+  for (const auto& v : result.version_changes)
+    versions.push_back(
+        {{"operator_code", v.code_index}, {"operator", v.op}, {"from", v.from}, {"to", v.to}});
+  r["operator_versions"] = std::move(versions);
   r["float_operators"] = result.float_operators;
   r["float_tensors"] = float_tensors_json(result.float_tensors);
   r["findings"] = findings_json(result.findings);
