@@ -7,9 +7,9 @@
 
 #include "fuzz_support.h"
 #include "match/source_graph.h"
-#include "resolve/key_match.h"
 #include "qparam/param_source.h"
 #include "qparam/qparam_file.h"
+#include "resolve/key_match.h"
 #include "util/error.h"
 
 #ifndef QIMPLANT_EXAMPLE_DIR

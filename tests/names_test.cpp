@@ -6,8 +6,8 @@
 
 #include "implant.h"
 #include "model/model_file.h"
-#include "resolve/key_match.h"
 #include "qparam/qparam_file.h"
+#include "resolve/key_match.h"
 #include "schema/circle_generated.h"
 #include "support/fixtures.h"
 #include "support/tools_support.h"

@@ -15,8 +15,8 @@
 #include "io/atomic_file.h"
 #include "match/structure_match.h"
 #include "model/model_file.h"
-#include "resolve/key_match.h"
 #include "qparam/param_source.h"
+#include "resolve/key_match.h"
 #include "util/error.h"
 
 namespace qimplant::cli {

@@ -6,9 +6,9 @@
 #include "io/atomic_file.h"
 #include "io/npy.h"
 #include "model/model_file.h"
-#include "resolve/resolve.h"
 #include "qparam/min_max.h"
 #include "qparam/value_layout.h"
+#include "resolve/resolve.h"
 #include "util/error.h"
 
 namespace qimplant {

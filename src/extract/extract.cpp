@@ -12,10 +12,10 @@
 #include "io/npy.h"
 #include "model/model_file.h"
 #include "model/shape.h"
-#include "resolve/key_match.h"
-#include "resolve/resolve.h"
 #include "quant/pack4.h"
 #include "quant/qtype.h"
+#include "resolve/key_match.h"
+#include "resolve/resolve.h"
 #include "util/error.h"
 #include "util/similar.h"
 

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "model/op_properties.h"
-#include "resolve/resolve.h"
 #include "plan/structure.h"
+#include "resolve/resolve.h"
 #include "schema/circle_generated.h"
 #include "util/error.h"
 

@@ -3,9 +3,9 @@
 #include <sstream>
 
 #include "model/shape.h"
-#include "resolve/key_match.h"
 #include "qparam/min_max.h"
 #include "qparam/value_layout.h"
+#include "resolve/key_match.h"
 #include "util/error.h"
 
 namespace qimplant {

@@ -10,9 +10,9 @@
 
 #include "model/model.h"
 #include "plan/edit_plan.h"
-#include "resolve/key_match.h"
 #include "qparam/qparam_file.h"
 #include "quant/quantize.h"
+#include "resolve/key_match.h"
 #include "rules/target.h"
 
 #include <optional>
