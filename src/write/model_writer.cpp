@@ -183,12 +183,9 @@ void patch_offsets(flatbuffers::DetachedBuffer& fb, const std::vector<Placement>
   }
 }
 
-// An added tensor as the plan describes it (StructureEdit::Tensor::info); an edit of it follows.
 template <Format F>
-void set_type(typename Schema<F>::TensorT& t, int8_t type, const QuantParams& quant) {
-  t.type = static_cast<decltype(t.type)>(type);
-  if (quant.empty()) return;
-  t.quantization.reset(new typename Schema<F>::QuantizationParametersT());
+void set_quant(typename Schema<F>::TensorT& t, const QuantParams& quant) {
+  if (!t.quantization) t.quantization.reset(new typename Schema<F>::QuantizationParametersT());
   t.quantization->scale = quant.scale;
   t.quantization->zero_point = quant.zero_point;
   t.quantization->quantized_dimension = quant.quantized_dimension;
@@ -197,10 +194,7 @@ void set_type(typename Schema<F>::TensorT& t, int8_t type, const QuantParams& qu
 template <Format F>
 void apply_edit(typename Schema<F>::TensorT& t, const TensorEdit& e) {
   t.type = static_cast<decltype(t.type)>(e.type);
-  if (!t.quantization) t.quantization.reset(new typename Schema<F>::QuantizationParametersT());
-  t.quantization->scale = e.quant.scale;
-  t.quantization->zero_point = e.quant.zero_point;
-  t.quantization->quantized_dimension = e.quant.quantized_dimension;
+  set_quant<F>(t, e.quant);
   if (e.buffer) t.buffer = *e.buffer;
 }
 
@@ -287,7 +281,9 @@ flatbuffers::DetachedBuffer build(const ModelFile& input, const EditPlan& plan, 
         nt->name = t.info.name;
         nt->shape = t.info.shape;
         nt->buffer = 0;
-        set_type<F>(*nt, t.info.type, t.info.quant);
+        // As the plan describes it (what the checks read); an edit of it follows.
+        nt->type = static_cast<decltype(nt->type)>(t.info.type);
+        if (!t.info.quant.empty()) set_quant<F>(*nt, t.info.quant);
         sg->tensors.push_back(std::move(nt));
       }
       for (auto it = plan.tensors.lower_bound({s, 0});
